@@ -22,9 +22,9 @@ def parse(argv: list[str]) -> tuple[Options, bool]:
                         help="comma-separated names (default: all; env BENCH_FRAMEWORKS)")  # fmt: skip
     parser.add_argument("--endpoints", default=_env("ENDPOINTS", ",".join(e.name for e in ENDPOINTS)),
                         help="comma-separated names (default: all; env BENCH_ENDPOINTS)")  # fmt: skip
-    parser.add_argument("--duration", type=int, default=int(_env("DURATION", "3")), help="whole seconds per timed run")
+    parser.add_argument("--duration", type=int, default=int(_env("DURATION", "2")), help="whole seconds per timed run")
     parser.add_argument("--warmup", type=int, default=int(_env("WARMUP", "1")), help="warm-up seconds per pair")
-    parser.add_argument("--rounds", type=int, default=int(_env("ROUNDS", "3")), help="interleaved rounds")
+    parser.add_argument("--rounds", type=int, default=int(_env("ROUNDS", "5")), help="interleaved rounds")
     parser.add_argument("--connections", type=int, default=int(_env("CONNECTIONS", "64")))
     parser.add_argument("--overload-connections", type=int, default=int(_env("OVERLOAD_CONNECTIONS", "512")))
     parser.add_argument("--overload-duration", type=int, default=int(_env("OVERLOAD_DURATION", "3")),

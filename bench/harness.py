@@ -27,9 +27,9 @@ OVERLOAD_ENDPOINT = "typed"
 class Options:
     frameworks: list[Framework]
     endpoints: list[Endpoint]
-    duration: float = 3.0  # seconds per timed run
+    duration: float = 2.0  # seconds per timed run
     warmup: float = 1.0  # seconds per (framework, endpoint) before the rounds
-    rounds: int = 3
+    rounds: int = 5
     connections: int = 64
     overload_connections: int = 512
     overload_duration: float = 3.0  # 0 disables the overload run
@@ -81,7 +81,7 @@ def run(opts: Options) -> dict[str, Any]:
 
     def fail(fw: str, what: str, reason: str) -> None:
         failures.setdefault(fw, {})[what] = reason
-        log(f"FAILED {fw} {what}: {reason.splitlines()[0] if reason else ''}")
+        log(f"FAILED {fw} {what}: {reason.strip().splitlines()[-1] if reason.strip() else ''}")
 
     if opts.install:
         for name, error in envs.ensure_all([*opts.frameworks, TOOLS], opts.log_dir).items():

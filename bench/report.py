@@ -102,8 +102,8 @@ def markdown(record: dict[str, Any]) -> str:
         lines += ["", "### Failures (not timed)", ""]
         for fw, items in record["failures"].items():
             for what, reason in items.items():
-                first = reason.strip().splitlines()[0] if reason.strip() else "?"
-                lines.append(f"- {labels.get(fw, fw)} / {what}: {first[:300]}")
+                last = reason.strip().splitlines()[-1] if reason.strip() else "?"
+                lines.append(f"- {labels.get(fw, fw)} / {what}: {last[:300]}")
     return "\n".join(lines) + "\n"
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from common import MINIMAL, Item, serve_roll, summary
-from roll import Request, Response
-from roll.typed import TypedRoll
+from roll import Response
+from roll.typed import Cookie, TypedRoll
 
 app = TypedRoll()
 
@@ -28,15 +28,14 @@ async def query(q: str) -> dict[str, str]:
 
 @app.route("/full/{category}/{item}")
 async def full(
-    category: str, item: str, sort: str, request: Request, response: Response
+    category: str,
+    item: str,
+    sort: str,
+    response: Response,
+    session: Annotated[str | None, Cookie()] = None,
 ) -> dict[str, Any]:
     response.cookies.set("seen", "1")
-    return {
-        "category": category,
-        "item": item,
-        "sort": sort,
-        "session": request.cookies.get("session"),
-    }
+    return {"category": category, "item": item, "sort": sort, "session": session}
 
 
 @app.route("/typed/{shop_id}")
