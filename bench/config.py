@@ -65,7 +65,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
     Framework("sanic", "Sanic", ("sanic==25.12.1", UVLOOP, PYDANTIC)),
 )
 
-TOOLS = Framework("tools", "tools", ("matplotlib==3.11.2",))
+TOOLS = Framework("tools", "tools", ("matplotlib==3.11.2", "py-spy==0.4.3"))
 
 
 def framework(name: str) -> Framework:

@@ -135,8 +135,22 @@ def run(opts: Options) -> dict[str, Any]:
                     if not server.alive():
                         fail(fw.name, ep.name, f"server died: {server.log_tail()}")
                         continue
+                    cpu_before = server.cpu_seconds()
                     result = wrk.run(wrk_bin, server.port, ep, connections=opts.connections, duration=opts.duration, cpu=CLIENT_CPU)
-                    runs.append({"round": round_no, "framework": fw.name, "endpoint": ep.name, **asdict(result)})
+                    cpu_after = server.cpu_seconds()
+                    cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
+                    runs.append(
+                        {
+                            "round": round_no,
+                            "framework": fw.name,
+                            "endpoint": ep.name,
+                            **asdict(result),
+                            # Robust to CPU stolen by other processes on a shared machine:
+                            "server_cpu_s": cpu,
+                            "server_util": cpu / result.duration_s if cpu and result.duration_s else None,
+                            "rps_per_cpu": result.requests / cpu if cpu else None,
+                        }
+                    )
 
         overload_ep = next((ep for ep in endpoints if ep.name == OVERLOAD_ENDPOINT), None)
         if overload_ep is not None and opts.overload_duration > 0:
@@ -199,8 +213,12 @@ def summarise(record: dict[str, Any]) -> dict[str, Any]:
         grouped.setdefault((run_["framework"], run_["endpoint"]), []).append(run_)
     table: dict[str, dict[str, dict[str, Any]]] = {}
     for (fw, ep), items in grouped.items():
+        per_cpu = [r["rps_per_cpu"] for r in items if r.get("rps_per_cpu")]
+        util = [r["server_util"] for r in items if r.get("server_util")]
         table.setdefault(fw, {})[ep] = {
             "rps": statistics.median(r["rps"] for r in items),
+            "per_cpu": statistics.median(per_cpu) if per_cpu else None,
+            "server_util": statistics.median(util) if util else None,
             "p99_ms": statistics.median(r["latency_p99_ms"] for r in items),
             "errors": sum(r["errors"] for r in items),
             "runs": len(items),
@@ -211,6 +229,7 @@ def summarise(record: dict[str, Any]) -> dict[str, Any]:
         for ep, cell in eps.items():
             base = table.get(ref, {}).get(ep)
             cell["rps_ratio"] = _ratio(cell["rps"], base["rps"] if base else None)
+            cell["per_cpu_ratio"] = _ratio(cell["per_cpu"], base["per_cpu"] if base else None)
             cell["p99_ratio"] = _ratio(cell["p99_ms"], base["p99_ms"] if base else None)
     overload = record["overload"]
     ref_over = overload.get(ref)
@@ -251,6 +270,7 @@ def targets(table: dict[str, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]
         a = table.get(num, {}).get(ep)
         b = table.get(den, {}).get(ep)
         value = _ratio(a["rps"], b["rps"]) if a and b else None
+        per_cpu = _ratio(a.get("per_cpu"), b.get("per_cpu")) if a and b else None
         out.append(
             {
                 "target": text,
@@ -260,6 +280,8 @@ def targets(table: dict[str, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]
                 "minimum": minimum,
                 "ratio": value,
                 "met": None if value is None else value >= minimum,
+                "per_cpu_ratio": per_cpu,
+                "per_cpu_met": None if per_cpu is None else per_cpu >= minimum,
             }
         )
     return out

@@ -60,6 +60,15 @@ def markdown(record: dict[str, Any]) -> str:
     for fw in frameworks:
         if fw in table:
             lines.append(row(fw, lambda c: "–" if c is None else f"{_num(c['rps'])} ({_ratio(c['rps_ratio'])})"))
+    lines += ["", "### Requests per server CPU-second (median; ratio to roll core)", "",
+              "Throughput divided by the CPU time the server process used: it does not move when other "
+              "processes steal CPU from the server or from wrk, so it is the steadier figure on a shared machine. "
+              "In parentheses, the ratio; `util` is the median share of CPU 1 the server got.", "",
+              "| framework | " + " | ".join(endpoints) + " |", "| --- |" + " ---: |" * len(endpoints)]  # fmt: skip
+    for fw in frameworks:
+        if fw in table:
+            lines.append(row(fw, lambda c: "–" if c is None or c.get("per_cpu") is None else
+                             f"{_num(c['per_cpu'])} ({_ratio(c['per_cpu_ratio'])}, util {c['server_util']:.0%})"))  # fmt: skip
     lines += ["", "### p99 latency (ms, median of the rounds; ratio to roll core)", "",
               "| framework | " + " | ".join(endpoints) + " |", "| --- |" + " ---: |" * len(endpoints)]  # fmt: skip
     for fw in frameworks:
@@ -93,10 +102,17 @@ def markdown(record: dict[str, Any]) -> str:
             mem = "–" if r is None or r["mib"] is None else f"{_num(r['mib'], 1)} ({_ratio(r['ratio'])})"
             lines.append(f"| {labels[fw]} | " + " | ".join([*cells, mem]) + " |")
 
-    lines += ["", "### Targets", "", "| target | measured | met |", "| --- | ---: | :---: |"]
+    lines += ["", "### Targets (on req/s; per server CPU-second alongside)", "",
+              "| target | req/s ratio | met | per-CPU ratio | met |", "| --- | ---: | :---: | ---: | :---: |"]  # fmt: skip
+
+    def met(value: bool | None) -> str:
+        return "n/a" if value is None else ("yes" if value else "**MISSED**")
+
     for t in summary["targets"]:
-        met = "n/a" if t["met"] is None else ("yes" if t["met"] else "**MISSED**")
-        lines.append(f"| {t['target']} | {_ratio(t['ratio'])} | {met} |")
+        lines.append(
+            f"| {t['target']} | {_ratio(t['ratio'])} | {met(t['met'])} "
+            f"| {_ratio(t.get('per_cpu_ratio'))} | {met(t.get('per_cpu_met'))} |"
+        )
 
     if record["failures"]:
         lines += ["", "### Failures (not timed)", ""]

@@ -13,6 +13,9 @@ from types import TracebackType
 from .config import APPS_DIR, HOST, Framework
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
 class ServerError(RuntimeError):
     pass
 
@@ -27,14 +30,16 @@ class Server:
         self.log_path = log_dir / f"server-{fw.name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, ready_timeout: float = 30.0) -> None:
+    def start(self, ready_timeout: float = 30.0, python_args: tuple[str, ...] = ()) -> None:
+        """Start and wait until it accepts connections; `python_args` go
+        between the interpreter and the script (e.g. `-m cProfile -o F`)."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
         env.pop("PYTHONPATH", None)
         with self.log_path.open("wb") as log:
             # taskset execs the interpreter: the pid is the server's own.
             self.proc = subprocess.Popen(
-                ["taskset", "-c", str(self.cpu), str(self.fw.python), str(self.fw.script), HOST, str(self.port)],
+                ["taskset", "-c", str(self.cpu), str(self.fw.python), *python_args, str(self.fw.script), HOST, str(self.port)],
                 cwd=APPS_DIR,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -67,6 +72,17 @@ class Server:
         except OSError:
             return None
         return None
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time the server has used so far."""
+        if self.proc is None:
+            return None
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            return None
+        # After the ")": state is field 3, so utime (14) and stime (15) are [11] and [12].
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
     def log_tail(self, size: int = 1500) -> str:
         try:
