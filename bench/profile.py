@@ -29,8 +29,14 @@ from .server import Server, ServerPool
 PY_SPY = TOOLS.venv / "bin" / "py-spy"
 
 
-def collapsed_top(path: Path, limit: int) -> str:
-    """Own and inclusive sample counts per function from py-spy's raw format."""
+def _function(frame: str) -> str:
+    """`name (file.py:123)` -> `name (file.py)`: aggregate the lines of a function."""
+    name, _, where = frame.partition(" (")
+    return f"{name} ({where.rpartition(':')[0] or where.rstrip(')')})" if where else name
+
+
+def collapsed_top(path: Path, limit: int, by_line: bool = False) -> str:
+    """Own and inclusive sample counts per function (or line) from py-spy's raw format."""
     own: collections.Counter[str] = collections.Counter()
     inclusive: collections.Counter[str] = collections.Counter()
     total = 0
@@ -40,7 +46,7 @@ def collapsed_top(path: Path, limit: int) -> str:
             continue
         count = int(count_text)
         total += count
-        frames = stack.split(";")
+        frames = stack.split(";") if by_line else [_function(f) for f in stack.split(";")]
         own[frames[-1]] += count
         for frame in set(frames):
             inclusive[frame] += count
@@ -62,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--mode", choices=("pyspy", "cprofile"), default="pyspy")
     parser.add_argument("--limit", type=int, default=30, help="rows to print")
+    parser.add_argument("--native", action="store_true", help="py-spy: include C frames (uvloop, httptools)")
+    parser.add_argument("--by-line", action="store_true", help="py-spy: one row per source line")
     parser.add_argument("--out", type=Path, default=None, help="keep the raw profile here")
     args = parser.parse_args(argv)
     fw, ep = framework(args.framework), endpoint(args.endpoint)
@@ -80,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             sampler = subprocess.Popen(
                 ["taskset", "-c", str(CLIENT_CPU), str(PY_SPY), "record", "--pid", str(server.proc.pid),
                  "--duration", str(args.duration), "--rate", "250", "--format", "raw", "--output", str(out),
-                 "--nonblocking"],
+                 *(["--native"] if args.native else ["--nonblocking"])],
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             )  # fmt: skip
         result: list[wrk.WrkResult] = []
@@ -100,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     if result:
         log(f"{fw.name} {ep.name}: {result[0].rps:,.0f} req/s under the profiler")
     if args.mode == "pyspy":
-        print(collapsed_top(out, args.limit))
+        print(collapsed_top(out, args.limit, args.by_line))
     else:
         stats = pstats.Stats(str(out))
         stats.sort_stats("tottime").print_stats(args.limit)
