@@ -144,12 +144,15 @@ class HTTPProtocol(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         request = self.request
         request.method = self.parser.get_method().decode()
-        self.keep_alive = self.parser.should_keep_alive()
+        keep_alive = self.parser.should_keep_alive()
         self.app.lookup(request)
         if self.parser.should_upgrade():
+            self.keep_alive = keep_alive
             return  # `data_received` hands the connection over once the parser stops.
         assert self.loop is not None
-        self.task = self.loop.create_task(self.handle(request, self.response, self.task))
+        self.task = self.loop.create_task(
+            self.handle(request, self.response, self.task, keep_alive)
+        )
 
     def on_body(self, data: bytes) -> None:
         if self.request.feed(data) and not self._reading_paused:
@@ -169,11 +172,18 @@ class HTTPProtocol(asyncio.Protocol):
     # Request handling
 
     async def handle(
-        self, request: Request, response: Response, previous: asyncio.Task[None] | None
+        self,
+        request: Request,
+        response: Response,
+        previous: asyncio.Task[None] | None,
+        keep_alive: bool = True,
     ) -> None:
         await self.app(request, response)
         if previous is not None and not previous.done():
             await previous  # pipelined requests are answered in order
+        if not keep_alive:
+            # Only now: a pipelined `Connection: close` must not cut earlier responses.
+            self.keep_alive = False
         await self.write(request, response)
 
     def on_parse_error(self, error: Exception) -> None:
