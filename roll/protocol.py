@@ -188,20 +188,33 @@ class HTTPProtocol(asyncio.Protocol):
 
     def on_parse_error(self, error: Exception) -> None:
         self._failed = True
-        self.keep_alive = False
-        if self.request is None or self.request.method is not None:
+        message = f"Unparsable request: {error}"
+        assert self.loop is not None
+        request = self.request
+        if request is not None and request.method is not None and not request._complete:
+            # Broken body: the request's own task answers it (if not done yet), then we close.
+            request.fail(HttpError(HTTPStatus.BAD_REQUEST, message))
+            self.task = self.loop.create_task(self._answer_error(None, None, self.task))
+            return
+        if request is None or request.method is not None:
             self.on_message_begin()
         self.response.status = HTTPStatus.BAD_REQUEST
-        self.response.body = f"Unparsable request: {error}"
-        assert self.loop is not None
+        self.response.body = message
         self.task = self.loop.create_task(self._answer_error(self.request, self.response, self.task))
 
     async def _answer_error(
-        self, request: Request, response: Response, previous: asyncio.Task[None] | None
+        self,
+        request: Request | None,
+        response: Response | None,
+        previous: asyncio.Task[None] | None,
     ) -> None:
         if previous is not None and not previous.done():
-            await previous
-        await self.write(request, response)
+            await previous  # earlier pipelined responses go out first
+        self.keep_alive = False
+        if response is None:
+            self.close()
+        else:
+            await self.write(request, response)
 
     def on_upgrade(self, data: bytes) -> None:
         request, response = self.request, self.response
