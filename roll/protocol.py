@@ -147,8 +147,10 @@ class HTTPProtocol(asyncio.Protocol):
         keep_alive = self.parser.should_keep_alive()
         self.app.lookup(request)
         if self.parser.should_upgrade():
-            self.keep_alive = keep_alive
-            return  # `data_received` hands the connection over once the parser stops.
+            if request.method != "CONNECT":
+                self.keep_alive = keep_alive
+                return  # `data_received` hands the connection over once the parser stops.
+            keep_alive = False  # no tunnelling: answered as a plain request, then closed
         assert self.loop is not None
         self.task = self.loop.create_task(
             self.handle(request, self.response, self.task, keep_alive)
@@ -218,6 +220,9 @@ class HTTPProtocol(asyncio.Protocol):
 
     def on_upgrade(self, data: bytes) -> None:
         request, response = self.request, self.response
+        if request.method == "CONNECT":
+            self._failed = True  # its task answers; what follows the head is not HTTP
+            return
         payload = request.route.payload
         if (
             request.headers.get("UPGRADE", "").lower() != "websocket"
