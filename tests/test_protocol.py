@@ -644,3 +644,15 @@ async def test_upgrade_other_than_websocket_is_501(app: Roll, liveclient: LiveCl
     )
     assert resp.status == HTTPStatus.NOT_IMPLEMENTED
     assert resp.reason == "Not Implemented"
+
+
+async def test_connect_is_answered_then_closed(app: Roll, liveclient: LiveClient) -> None:
+    @app.route("/tunnel", methods=["CONNECT"])
+    async def tunnel(request: Request, response: Response) -> None:
+        response.body = "no tunnel"
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
+    writer.write(b"CONNECT /tunnel HTTP/1.1\r\nHost: x\r\n\r\nGET /tunnel HTTP/1.1\r\n\r\n")
+    data = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    assert data == b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nno tunnel"
