@@ -656,3 +656,73 @@ async def test_connect_is_answered_then_closed(app: Roll, liveclient: LiveClient
     data = await asyncio.wait_for(reader.read(), 5)
     writer.close()
     assert data == b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nno tunnel"
+
+
+async def test_many_pipelined_requests(app: Roll, liveclient: LiveClient) -> None:
+    @app.route("/n/{n:digit}")
+    async def handler(request: Request, response: Response, n: str) -> None:
+        if int(n) % 3 == 0:
+            await asyncio.sleep(0.001)
+        response.body = n
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
+    requests = b"".join(b"GET /n/%d HTTP/1.1\r\n\r\n" % i for i in range(99))
+    writer.write(requests + b"GET /n/99 HTTP/1.1\r\nConnection: close\r\n\r\n")
+    data = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    assert data == b"".join(
+        b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%d" % (len(str(i)), i) for i in range(100)
+    )
+
+
+async def test_keep_alive_after_a_chunked_response(app: Roll, liveclient: LiveClient) -> None:
+    @app.route("/stream")
+    async def stream(request: Request, response: Response) -> None:
+        async def gen() -> AsyncIterator[bytes]:
+            yield b"abc"
+
+        response.body = gen()
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
+    writer.write(b"GET /stream HTTP/1.1\r\n\r\nGET /stream HTTP/1.1\r\nConnection: close\r\n\r\n")
+    data = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    one = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+    assert data == one * 2
+
+
+async def test_partly_read_lazy_body_is_drained(app: Roll, liveclient: LiveClient) -> None:
+    @app.route("/partial", methods=["POST"], lazy_body=True)
+    async def partial(request: Request, response: Response) -> None:
+        async for chunk in request:
+            response.body = str(len(chunk) > 0)
+            break
+
+    @app.route("/next")
+    async def next_(request: Request, response: Response) -> None:
+        response.body = "next"
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
+    try:
+        writer.write(b"POST /partial HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for _ in range(100):
+            writer.write(b"2710\r\n" + b"w" * 10_000 + b"\r\n")
+        writer.write(b"0\r\n\r\nGET /next HTTP/1.1\r\n\r\n")
+        assert (await read_response(reader)).endswith(b"\r\n\r\nTrue")
+        assert (await read_response(reader)).endswith(b"\r\n\r\nnext")
+    finally:
+        writer.close()
+
+
+async def test_head_over_the_wire_keeps_the_connection_usable(
+    app: Roll, liveclient: LiveClient
+) -> None:
+    @app.route("/test", methods=["HEAD", "GET"])
+    async def handler(request: Request, response: Response) -> None:
+        response.body = "body"
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
+    writer.write(b"HEAD /test HTTP/1.1\r\n\r\nGET /test HTTP/1.1\r\nConnection: close\r\n\r\n")
+    data = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    assert data == b"HTTP/1.1 200 OK\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody"
