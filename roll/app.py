@@ -11,13 +11,14 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 from autoroutes import Routes
 
-from .cookies import Cookies
+from . import cookies, multidict, websocket
 from .http import HTTP_METHODS, HttpError
-from .multidict import Files, Form, Query
 from .protocol import HTTPProtocol
-from .request import Request, Route
-from .response import Response
-from .websocket import WSProtocol
+
+# Aliased: inside Roll, `Request` and `Response` are the swappable class attributes.
+from .request import Request as HttpRequest
+from .request import Route
+from .response import Response as HttpResponse
 
 log = logging.getLogger("roll")
 
@@ -28,15 +29,16 @@ Listener = Callable[..., Any]
 class Roll(dict[str, Any]):
     """The app. As a dict it holds app-level data for extensions and users."""
 
+    # Swap any of these in a subclass to change how the core works.
     Routes = Routes
     HttpProtocol = HTTPProtocol
-    WebsocketProtocol = WSProtocol
-    Query = Query
-    Form = Form
-    Files = Files
-    Request = Request
-    Response = Response
-    Cookies = Cookies
+    WebsocketProtocol = websocket.WSProtocol
+    Query = multidict.Query
+    Form = multidict.Form
+    Files = multidict.Files
+    Request = HttpRequest
+    Response = HttpResponse
+    Cookies = cookies.Cookies
 
     def __init__(self) -> None:
         super().__init__()
@@ -66,12 +68,12 @@ class Roll(dict[str, Any]):
         """Protocol factory for `loop.create_server`."""
         return self.HttpProtocol(self)
 
-    def lookup(self, request: Request) -> Route:
+    def lookup(self, request: HttpRequest) -> Route:
         payload, vars = self.routes.match(request.path)
-        request.route = Route(payload, vars) if payload is not None else Route(None, {})
+        request.route = Route(payload, vars or {})
         return request.route
 
-    async def __call__(self, request: Request, response: Response) -> None:
+    async def __call__(self, request: HttpRequest, response: HttpResponse) -> None:
         try:
             if not await self.hook("headers", request, response):
                 payload = request.route.payload
@@ -95,8 +97,8 @@ class Roll(dict[str, Any]):
 
     async def on_error(
         self,
-        request: Request,
-        response: Response,
+        request: HttpRequest,
+        response: HttpResponse,
         error: Exception,
         run_hook: bool = True,
     ) -> None:

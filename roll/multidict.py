@@ -20,7 +20,7 @@ NONE_STRINGS = frozenset(("n", "none", "null"))
 class Multidict(dict[str, list[Any]]):
     """Maps a key to the list of its values."""
 
-    def get(self, key: str, default: Any = NONE) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = NONE) -> Any:
         values = self.list(key, default)
         if values is default:
             return default
