@@ -389,6 +389,7 @@ async def test_websockets_store_and_broadcast(app: Roll, liveclient: LiveClient)
     @app.route("/chat", protocol="websocket")
     async def chat(request: Request, ws: WSProtocol) -> None:
         async for message in ws:
+            assert request.app is not None
             for other in request.app["websockets"]:
                 asyncio.ensure_future(other.send(message))
 
