@@ -35,10 +35,11 @@ class Framework:
     editable_repo: bool = False  # `pip install -e <repo root>` first
     endpoints: tuple[str, ...] | None = None  # None: every endpoint
     ours: bool = False
+    venv_name: str | None = None  # share another framework's venv
 
     @property
     def venv(self) -> Path:
-        return VENVS_DIR / self.name
+        return VENVS_DIR / (self.venv_name or self.name)
 
     @property
     def python(self) -> Path:

@@ -30,12 +30,18 @@ class Server:
         self.log_path = log_dir / f"server-{fw.name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, ready_timeout: float = 30.0, python_args: tuple[str, ...] = ()) -> None:
+    def start(
+        self,
+        ready_timeout: float = 30.0,
+        python_args: tuple[str, ...] = (),
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         """Start and wait until it accepts connections; `python_args` go
         between the interpreter and the script (e.g. `-m cProfile -o F`)."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
         env.pop("PYTHONPATH", None)
+        env.update(extra_env or {})
         with self.log_path.open("wb") as log:
             # taskset execs the interpreter: the pid is the server's own.
             self.proc = subprocess.Popen(
