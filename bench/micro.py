@@ -22,6 +22,8 @@ Variants:
   once the request is complete; a task is created only if it suspends.
 - `head`: the response head is built as one str and encoded once.
 - `all`: all of the above together.
+- `typed`: no patch, but the typed app (`roll_typed_app.py`, on TypedRoll)
+  instead of the plain-core one: the cost of the typed layer.
 - `floor`: a protocol that answers a fixed response, through the same driver
   (the cost of the driver itself plus httptools-free parsing: the ceiling).
 """
@@ -36,12 +38,13 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from .config import APPS_DIR, REPO_ROOT, Endpoint, endpoint, framework
 from .harness import SERVER_CPU
 
-VARIANTS = ("floor", "baseline", "json", "hooks", "eager", "head", "all")
+VARIANTS = ("floor", "baseline", "json", "hooks", "eager", "head", "all", "typed")
 CONNECTIONS = 64
 
 
@@ -91,7 +94,7 @@ def patch_json() -> None:
         self.headers["Content-Type"] = JSON_CONTENT_TYPE
         self.body = pydantic_core.to_json(value)
 
-    Response.json = property(Response._get_json, _set_json)  # type: ignore[assignment]
+    setattr(Response, "json", property(Response._get_json, _set_json))
 
 
 def patch_hooks() -> None:
@@ -124,7 +127,7 @@ def patch_hooks() -> None:
             except Exception as error:
                 await self.on_error(request, response, error, run_hook=False)
 
-    Roll.__call__ = __call__  # type: ignore[method-assign]
+    setattr(Roll, "__call__", __call__)
 
 
 def patch_eager() -> None:
@@ -187,9 +190,9 @@ def patch_eager() -> None:
         data_received(self, data)
         start(self)
 
-    HTTPProtocol.on_headers_complete = on_headers_complete  # type: ignore[method-assign]
-    HTTPProtocol.on_message_complete = on_message_complete  # type: ignore[method-assign]
-    HTTPProtocol.data_received = on_data  # type: ignore[method-assign]
+    setattr(HTTPProtocol, "on_headers_complete", on_headers_complete)
+    setattr(HTTPProtocol, "on_message_complete", on_message_complete)
+    setattr(HTTPProtocol, "data_received", on_data)
 
 
 def patch_head() -> None:
@@ -212,7 +215,7 @@ def patch_head() -> None:
             raise ValueError("Line break in a header")
         return (text + "\r\n").encode()
 
-    protocol.serialize_headers = serialize_headers  # type: ignore[assignment]
+    setattr(protocol, "serialize_headers", serialize_headers)
 
 
 PATCHES = {"json": patch_json, "hooks": patch_hooks, "eager": patch_eager, "head": patch_head}
@@ -276,9 +279,14 @@ def child(variant: str, endpoint_name: str, seconds: float) -> None:
     async def main() -> tuple[float, bytes]:
         if variant == "floor":
             return await measure(Floor, request, seconds)
-        import roll_core_app
+        if variant == "typed":
+            import roll_typed_app
 
-        app = roll_core_app.app
+            app = roll_typed_app.app
+        else:
+            import roll_core_app
+
+            app = roll_core_app.app
         app.loop = asyncio.get_running_loop()
         await app.startup()
         return await measure(app.factory, request, seconds)
@@ -294,15 +302,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--endpoints", default="minimal,parameter,query,full,typed,json")
     parser.add_argument("--seconds", type=float, default=1.5)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--python", type=Path, default=None,
+                        help="interpreter with roll installed (default: the roll_core venv's)")  # fmt: skip
     parser.add_argument("--child", nargs=2, metavar=("VARIANT", "ENDPOINT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child(args.child[0], args.child[1], args.seconds)
         return 0
-    python = framework("roll_core").python
+    python = args.python or framework("roll_core").python
     variants = [v for v in args.variants.split(",") if v]
     endpoints = [e for e in args.endpoints.split(",") if e]
-    results: dict[str, dict[str, float]] = {}
+    results: dict[str, dict[str, list[float]]] = {}
     for ep in endpoints:
         for _ in range(args.repeat):  # interleaved, like the real runs
             for variant in variants:
@@ -321,8 +331,8 @@ def main(argv: list[str] | None = None) -> int:
                 if not data["response"].startswith("HTTP/1.1 200"):
                     print(f"{variant}/{ep} answered: {data['response'][:200]!r}", file=sys.stderr)
                     continue
-                results.setdefault(variant, {}).setdefault(ep, []).append(data["us"])  # type: ignore[attr-defined]
-    medians = {v: {e: statistics.median(x) for e, x in eps.items()} for v, eps in results.items()}  # type: ignore[arg-type]
+                results.setdefault(variant, {}).setdefault(ep, []).append(data["us"])
+    medians = {v: {e: statistics.median(x) for e, x in eps.items()} for v, eps in results.items()}
     header = "| variant | " + " | ".join(endpoints) + " |"
     print(header)
     print("| --- |" + " ---: |" * len(endpoints))
