@@ -178,7 +178,7 @@ async def test_non_utf8_header_value_falls_back_to_latin1(app: Roll) -> None:
     await protocol.task
 
 
-async def test_oversized_chunk_size_is_400(app: Roll, loop_errors: list[dict[str, Any]]) -> None:
+async def test_oversized_chunk_size_is_400(loop_errors: list[dict[str, Any]], app: Roll) -> None:
     @app.route("/test", methods=["POST"])
     async def handler(request: Request, response: Response) -> None:
         response.body = request.body
@@ -194,7 +194,7 @@ async def test_oversized_chunk_size_is_400(app: Roll, loop_errors: list[dict[str
     assert protocol.transport.is_closing()
 
 
-async def test_invalid_chunk_on_a_lazy_route(app: Roll, loop_errors: list[dict[str, Any]]) -> None:
+async def test_invalid_chunk_on_a_lazy_route(loop_errors: list[dict[str, Any]], app: Roll) -> None:
     chunks: list[bytes] = []
 
     @app.route("/test", methods=["POST"], lazy_body=True)
@@ -451,7 +451,7 @@ async def test_bad_request_after_a_good_one(app: Roll, liveclient: LiveClient) -
 
 
 async def test_oversized_chunk_over_the_wire(
-    app: Roll, liveclient: LiveClient, loop_errors: list[dict[str, Any]]
+    loop_errors: list[dict[str, Any]], app: Roll, liveclient: LiveClient
 ) -> None:
     @app.route("/test", methods=["POST"])
     async def handler(request: Request, response: Response) -> None:
@@ -538,7 +538,7 @@ async def test_lazy_upload_with_back_pressure_over_the_wire(
 
 
 async def test_disconnect_mid_headers(
-    app: Roll, liveclient: LiveClient, loop_errors: list[dict[str, Any]]
+    loop_errors: list[dict[str, Any]], app: Roll, liveclient: LiveClient
 ) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
     writer.write(b"GET /test HTTP/1.1\r\nHost: loc")
@@ -550,7 +550,7 @@ async def test_disconnect_mid_headers(
 
 @pytest.mark.parametrize("lazy", [False, True])
 async def test_disconnect_mid_body(
-    app: Roll, liveclient: LiveClient, loop_errors: list[dict[str, Any]], lazy: bool
+    loop_errors: list[dict[str, Any]], app: Roll, liveclient: LiveClient, lazy: bool
 ) -> None:
     outcome: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
@@ -576,7 +576,7 @@ async def test_disconnect_mid_body(
 
 
 async def test_disconnect_while_handler_runs(
-    app: Roll, liveclient: LiveClient, loop_errors: list[dict[str, Any]]
+    loop_errors: list[dict[str, Any]], app: Roll, liveclient: LiveClient
 ) -> None:
     done = asyncio.Event()
 
@@ -596,7 +596,7 @@ async def test_disconnect_while_handler_runs(
 
 
 async def test_disconnect_during_streamed_response(
-    app: Roll, liveclient: LiveClient, loop_errors: list[dict[str, Any]]
+    loop_errors: list[dict[str, Any]], app: Roll, liveclient: LiveClient
 ) -> None:
     closed = asyncio.Event()
 
@@ -620,7 +620,7 @@ async def test_disconnect_during_streamed_response(
     await asyncio.wait_for(closed.wait(), 2)
 
 
-async def test_connection_lost_by_hand(app: Roll, loop_errors: list[dict[str, Any]]) -> None:
+async def test_connection_lost_by_hand(loop_errors: list[dict[str, Any]], app: Roll) -> None:
     @app.route("/upload", methods=["POST"])
     async def upload(request: Request, response: Response) -> None:
         response.body = request.body
@@ -726,3 +726,42 @@ async def test_head_over_the_wire_keeps_the_connection_usable(
     data = await asyncio.wait_for(reader.read(), 5)
     writer.close()
     assert data == b"HTTP/1.1 200 OK\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody"
+
+
+async def test_request_fed_byte_by_byte(app: Roll) -> None:
+    @app.route("/foo/{name}", methods=["POST"])
+    async def handler(request: Request, response: Response, name: str) -> None:
+        response.json = [name, request.query.get("x"), request.headers["X-LONG"], request.body.decode()]
+
+    protocol = make_protocol(app)
+    raw = (
+        b"POST /foo/caf%C3%A9?x=%C3%A9t%C3%A9 HTTP/1.1\r\nX-Long: " + b"v" * 50 + b"\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+    )
+    for i in range(len(raw)):
+        protocol.data_received(raw[i : i + 1])
+    await protocol.task
+    assert protocol.request.url == b"/foo/caf%C3%A9?x=%C3%A9t%C3%A9"
+    assert protocol.transport.data.endswith(
+        ('["café", "été", "' + "v" * 50 + '", "hello world"]').encode()
+    )
+
+
+async def test_loop_errors_fixture_sees_unretrieved_task_exceptions() -> None:
+    # Guards the `loop_errors` fixture used by the disconnect tests.
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, Any]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda loop, context: errors.append(context))
+    try:
+
+        async def fail() -> None:
+            raise RuntimeError("lost")
+
+        task = loop.create_task(fail())
+        await asyncio.sleep(0)
+        del task
+        gc.collect()
+    finally:
+        loop.set_exception_handler(previous)
+    assert [e["message"] for e in errors] == ["Task exception was never retrieved"]
