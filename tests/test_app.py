@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from http import HTTPStatus
@@ -507,3 +508,42 @@ async def test_subclassed_classes_are_used(client: Client, app: Roll) -> None:
 
     other_client = Client(other)
     assert (await other_client.get("/test")).body == b"custom"
+
+
+async def test_refused_registration_registers_nothing(app: Roll, client: Client) -> None:
+    @app.listen("route:add")
+    def refuse(path: str, view: Any, **extras: Any) -> None:
+        if extras.get("name") == "taken":
+            raise ValueError("name already used")
+
+    async def handler(request: Request, response: Response) -> None:
+        pass
+
+    with pytest.raises(ValueError):
+        app.route("/refused", name="taken")(handler)
+    assert (await client.get("/refused")).status == HTTPStatus.NOT_FOUND
+
+
+async def test_broken_http_error_subclass_still_answers_500(
+    app: Roll, liveclient: LiveClient
+) -> None:
+    class NoMessage(HttpError):
+        def __init__(self) -> None:
+            self.status = HTTPStatus.CONFLICT
+
+    class BadStatus(HttpError):
+        def __init__(self) -> None:
+            self.status = 999  # type: ignore[assignment]
+            self.message = "bad status"
+
+    @app.route("/no-message")
+    async def no_message(request: Request, response: Response) -> None:
+        raise NoMessage()
+
+    @app.route("/bad-status")
+    async def bad_status(request: Request, response: Response) -> None:
+        raise BadStatus()
+
+    for path in ("/no-message", "/bad-status"):
+        resp = await asyncio.wait_for(liveclient.query("GET", path), 2)
+        assert resp.status == HTTPStatus.INTERNAL_SERVER_ERROR

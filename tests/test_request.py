@@ -591,3 +591,16 @@ async def test_request_hook_can_store_custom_data(app: Roll, client: Client) -> 
         response.body = request["user"]
 
     assert (await client.get("/test")).body == b"alice"
+
+
+async def test_async_iteration_of_an_empty_body_yields_nothing(app: Roll, client: Client) -> None:
+    @app.route("/loaded", methods=["POST"])
+    async def loaded(request: Request, response: Response) -> None:
+        response.json = [chunk.decode() async for chunk in request]
+
+    @app.route("/lazy", methods=["POST"], lazy_body=True)
+    async def lazy(request: Request, response: Response) -> None:
+        response.json = [chunk.decode() async for chunk in request]
+
+    assert (await client.post("/loaded", body=b"")).body == b"[]"
+    assert (await client.post("/lazy", body=b"")).body == b"[]"
