@@ -133,9 +133,9 @@ class Roll(dict[str, Any]):
             if protocol == "websocket":
                 handlers = {"GET": handlers.get("GET") or next(iter(handlers.values()))}
             payload = {"protocol": protocol, "lazy_body": lazy_body, **extras, **handlers}
-            self.routes.add(path, **payload)
             for listener in self.hooks["route:add"]:
-                listener(path, view, **extras)
+                listener(path, view, **extras)  # may refuse the route by raising
+            self.routes.add(path, **payload)
             return view
 
         return register
