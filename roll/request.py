@@ -275,4 +275,5 @@ class Request(dict[str, Any]):
 
 
 async def _once(body: bytes) -> AsyncIterator[bytes]:
-    yield body
+    if body:  # like a streamed body: no data, no chunk
+        yield body
