@@ -547,3 +547,90 @@ async def test_broken_http_error_subclass_still_answers_500(
     for path in ("/no-message", "/bad-status"):
         resp = await asyncio.wait_for(liveclient.query("GET", path), 2)
         assert resp.status == HTTPStatus.INTERNAL_SERVER_ERROR
+
+
+async def test_swappable_classes() -> None:
+    from autoroutes import Routes
+
+    from roll import Cookies, Files, Form, HTTPProtocol
+
+    used: list[str] = []
+
+    class MyRoutes(Routes):
+        pass
+
+    class MyRequest(Request):
+        __slots__ = ()
+
+    class MyForm(Form):
+        pass
+
+    class MyFiles(Files):
+        pass
+
+    class MyCookies(Cookies):
+        pass
+
+    class MyProtocol(HTTPProtocol):
+        __slots__ = ()
+
+        def on_message_begin(self) -> None:
+            used.append("protocol")
+            super().on_message_begin()
+
+    class MyRoll(Roll):
+        Routes = MyRoutes
+        Request = MyRequest
+        Form = MyForm
+        Files = MyFiles
+        Cookies = MyCookies
+        HttpProtocol = MyProtocol
+
+    app = MyRoll()
+    assert isinstance(app.routes, MyRoutes)
+    assert isinstance(app.factory(), MyProtocol)
+
+    @app.route("/test", methods=["POST"])
+    async def handler(request: Request, response: Response) -> None:
+        response.cookies.set("k", "v")
+        response.json = [
+            type(request).__name__,
+            type(request.form).__name__,
+            type(request.files).__name__,
+            type(response.cookies).__name__,
+        ]
+
+    client = Client(app)
+    for content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        client.content_type = content_type
+        resp = await client.post("/test", {"a": "b"})
+        assert json.loads(resp.body) == ["MyRequest", "MyForm", "MyFiles", "MyCookies"]
+    assert used == ["protocol", "protocol"]
+
+
+async def test_lookup_fills_request_route(app: Roll) -> None:
+    @app.route("/item/{id:digit}", custom=1)
+    async def handler(request: Request, response: Response, id: str) -> None:
+        pass
+
+    request = Request(app, None)
+    request.path = "/item/12"
+    route = app.lookup(request)
+    assert route is request.route
+    assert route.vars == {"id": "12"}
+    assert route.payload is not None and route.payload["custom"] == 1
+    request.path = "/nothing"
+    assert not app.lookup(request).payload
+
+
+async def test_calling_the_app_directly(app: Roll) -> None:
+    @app.route("/test")
+    async def handler(request: Request, response: Response) -> None:
+        response.body = "called"
+
+    request, response = Request(app, None), Response(app)
+    request.method, request.path = "GET", "/test"
+    request.body = b""
+    app.lookup(request)
+    await app(request, response)
+    assert response.body == "called"

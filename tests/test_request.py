@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from roll import HttpError, Request, Response, Roll
+from roll import Files, Form, HttpError, Request, Response, Roll
 from roll.testing import Client, LiveClient, Transport
 
 
@@ -604,3 +604,66 @@ async def test_async_iteration_of_an_empty_body_yields_nothing(app: Roll, client
 
     assert (await client.post("/loaded", body=b"")).body == b"[]"
     assert (await client.post("/lazy", body=b"")).body == b"[]"
+
+
+# The streaming multipart parser itself.
+
+
+def test_multipart_parser_fed_byte_by_byte() -> None:
+    from roll import Multipart
+
+    parser = Multipart()
+    form, files = parser.initialize("multipart/form-data; boundary=foofoo")
+    assert isinstance(form, Form) and isinstance(files, Files)
+    for i in range(len(MULTIPART_BODY)):
+        parser.feed_data(MULTIPART_BODY[i : i + 1])
+    assert form == {"text1": ["abc"], "text2": ["unquoted name"]}
+    baz = files.get("baz")
+    assert baz.filename == "baz-é.png"
+    assert baz.content_type == b"image/png"
+    assert baz.params["name"] == "baz"
+    assert baz.read() == b"\x89PNG data"
+
+
+def test_multipart_parser_uses_the_app_classes() -> None:
+    from roll import Multipart
+
+    class MyForm(Form):
+        pass
+
+    class MyFiles(Files):
+        pass
+
+    class MyRoll(Roll):
+        Form = MyForm
+        Files = MyFiles
+
+    form, files = Multipart(MyRoll()).initialize("multipart/form-data; boundary=x")
+    assert type(form) is MyForm
+    assert type(files) is MyFiles
+
+
+def test_multipart_large_file_is_spooled() -> None:
+    from roll import Multipart
+
+    content = bytes(range(256)) * 8192  # 2 MiB
+    body = (
+        b"--b\r\nContent-Disposition: form-data; name=f; filename=big.bin\r\n"
+        b"Content-Type: application/octet-stream\r\n\r\n" + content + b"\r\n--b--\r\n"
+    )
+    parser = Multipart()
+    _, files = parser.initialize("multipart/form-data; boundary=b")
+    for i in range(0, len(body), 65536):
+        parser.feed_data(body[i : i + 65536])
+    upload = files.get("f")
+    assert upload._rolled  # on disk, not in memory
+    assert upload.read() == content
+
+
+def test_multipart_parser_without_boundary() -> None:
+    from roll import Multipart
+
+    with pytest.raises(HttpError) as info:
+        Multipart().initialize("multipart/form-data")
+    assert info.value.status == HTTPStatus.BAD_REQUEST
+    assert info.value.message == "Unparsable multipart body"
