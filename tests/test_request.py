@@ -667,3 +667,21 @@ def test_multipart_parser_without_boundary() -> None:
         Multipart().initialize("multipart/form-data")
     assert info.value.status == HTTPStatus.BAD_REQUEST
     assert info.value.message == "Unparsable multipart body"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("Application/X-WWW-Form-Urlencoded", b"a=1"),
+        ("MULTIPART/FORM-DATA; boundary=XyZ", b"--XyZ\r\nContent-Disposition: form-data; name=a\r\n\r\n1\r\n--XyZ--\r\n"),
+    ],
+)
+async def test_form_content_type_is_case_insensitive(
+    app: Roll, client: Client, content_type: str, body: bytes
+) -> None:
+    @app.route("/test", methods=["POST"])
+    async def handler(request: Request, response: Response) -> None:
+        response.json = request.form
+
+    resp = await client.post("/test", body=body, content_type=content_type)
+    assert json.loads(resp.body) == {"a": ["1"]}
