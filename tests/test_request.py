@@ -622,7 +622,9 @@ def test_multipart_parser_fed_byte_by_byte() -> None:
     assert baz.filename == "baz-é.png"
     assert baz.content_type == b"image/png"
     assert baz.params["name"] == "baz"
-    assert baz.read() == b"\x89PNG data"
+    with baz:
+        assert baz.read() == b"\x89PNG data"
+    files.get("utf").close()
 
 
 def test_multipart_parser_uses_the_app_classes() -> None:
@@ -655,9 +657,9 @@ def test_multipart_large_file_is_spooled() -> None:
     _, files = parser.initialize("multipart/form-data; boundary=b")
     for i in range(0, len(body), 65536):
         parser.feed_data(body[i : i + 65536])
-    upload = files.get("f")
-    assert upload._rolled  # on disk, not in memory
-    assert upload.read() == content
+    with files.get("f") as upload:
+        assert upload._rolled  # on disk, not in memory
+        assert upload.read() == content
 
 
 def test_multipart_parser_without_boundary() -> None:
@@ -685,3 +687,23 @@ async def test_form_content_type_is_case_insensitive(
 
     resp = await client.post("/test", body=body, content_type=content_type)
     assert json.loads(resp.body) == {"a": ["1"]}
+
+
+async def test_uploaded_files_are_closed_once_answered(app: Roll, liveclient: LiveClient) -> None:
+    kept: list[Any] = []
+
+    @app.route("/test", methods=["POST"])
+    async def handler(request: Request, response: Response) -> None:
+        kept.extend(request.files.list("baz") + request.files.list("utf"))
+        assert not any(upload.closed for upload in kept)
+        response.body = kept[0].read()
+
+    resp = await liveclient.query(
+        "POST",
+        "/test",
+        headers={"Content-Type": "multipart/form-data; boundary=foofoo"},
+        body=MULTIPART_BODY,
+    )
+    assert resp.body == b"\x89PNG data"
+    assert len(kept) == 2
+    assert all(upload.closed for upload in kept)
