@@ -190,6 +190,7 @@ class HTTPProtocol(asyncio.Protocol):
             # Only now: a pipelined `Connection: close` must not cut earlier responses.
             self.keep_alive = False
         await self.write(request, response)
+        request.close_files()
 
     def on_parse_error(self, error: Exception) -> None:
         self._failed = True

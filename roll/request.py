@@ -266,6 +266,15 @@ class Request(dict[str, Any]):
         self._chunks.clear()
         self._buffered = 0
 
+    def close_files(self) -> None:
+        """The response is out: close the uploaded files (and their temporary files)."""
+        if self._files:
+            for uploads in self._files.values():
+                for upload in uploads:
+                    close = getattr(upload, "close", None)
+                    if close is not None:
+                        close()
+
     @property
     def buffered(self) -> int:
         return self._buffered
