@@ -10,7 +10,7 @@ from typing import Any, AsyncIterator
 
 import pytest
 
-from roll import HttpError, Request, Response, Roll
+from roll import HTTPProtocol, HttpError, Request, Response, Roll
 from roll.testing import LiveClient, Transport
 
 
@@ -521,8 +521,37 @@ async def test_body_unread_after_headers_shortcut_is_drained(
 async def test_lazy_upload_with_back_pressure_over_the_wire(
     app: Roll, liveclient: LiveClient
 ) -> None:
+    calls: list[str] = []
+
+    class Recorder:
+        """Wraps the real transport to see the flow-control calls."""
+
+        def __init__(self, transport: Any) -> None:
+            self.transport = transport
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.transport, name)
+
+        def pause_reading(self) -> None:
+            calls.append("pause")
+            self.transport.pause_reading()
+
+        def resume_reading(self) -> None:
+            calls.append("resume")
+            self.transport.resume_reading()
+
+    class RecordingProtocol(HTTPProtocol):
+        __slots__ = ()
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(Recorder(transport))
+
+    app.HttpProtocol = RecordingProtocol
+    release = asyncio.Event()
+
     @app.route("/upload", methods=["POST"], lazy_body=True)
     async def upload(request: Request, response: Response) -> None:
+        await release.wait()  # the body piles up meanwhile
         size = 0
         async for chunk in request:
             size += len(chunk)
@@ -530,9 +559,18 @@ async def test_lazy_upload_with_back_pressure_over_the_wire(
         response.body = str(size)
 
     size = 8 * 2**20
-    resp = await liveclient.query("POST", "/upload", body=b"z" * size)
+    query = asyncio.ensure_future(liveclient.query("POST", "/upload", body=b"z" * size))
+    for _ in range(200):
+        await asyncio.sleep(0.005)
+        if calls:
+            break
+    assert calls == ["pause"]  # reading stopped while nobody consumed the body
+    release.set()
+    resp = await asyncio.wait_for(query, 10)
     assert resp.status == HTTPStatus.OK
     assert resp.body == str(size).encode()
+    assert calls[:2] == ["pause", "resume"]
+    assert calls.count("pause") == calls.count("resume")
 
 
 # Disconnects.
@@ -547,6 +585,8 @@ async def test_disconnect_mid_headers(
     writer.close()
     await writer.wait_closed()
     await asyncio.sleep(0.05)
+    resp = await liveclient.query("GET", "/after")
+    assert resp.status == HTTPStatus.NOT_FOUND  # the server is still serving
 
 
 @pytest.mark.parametrize("lazy", [False, True])
@@ -766,3 +806,18 @@ async def test_loop_errors_fixture_sees_unretrieved_task_exceptions() -> None:
     finally:
         loop.set_exception_handler(previous)
     assert [e["message"] for e in errors] == ["Task exception was never retrieved"]
+
+
+async def test_garbage_after_a_good_request(app: Roll, liveclient: LiveClient) -> None:
+    @app.route("/test")
+    async def handler(request: Request, response: Response) -> None:
+        response.body = "good"
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
+    writer.write(b"GET /test HTTP/1.1\r\n\r\n\x00\x01\x02 garbage\r\n\r\n")
+    data = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    assert data.startswith(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood")
+    assert data[len(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood") :].startswith(
+        b"HTTP/1.1 400 Bad Request\r\n"
+    )
