@@ -634,6 +634,7 @@ async def test_disconnect_while_handler_runs(
     await writer.wait_closed()
     await asyncio.wait_for(done.wait(), 2)
     await asyncio.sleep(0.02)
+    assert done.is_set()  # the handler ran to its end; nothing was written nor raised
 
 
 async def test_disconnect_during_streamed_response(
@@ -659,6 +660,7 @@ async def test_disconnect_during_streamed_response(
     writer.close()
     await writer.wait_closed()
     await asyncio.wait_for(closed.wait(), 2)
+    assert closed.is_set()  # the endless generator was closed when the client left
 
 
 async def test_connection_lost_by_hand(loop_errors: list[dict[str, Any]], app: Roll) -> None:

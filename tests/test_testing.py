@@ -278,6 +278,8 @@ async def closed_port() -> AsyncIterator[list[int]]:
 async def test_liveclient_server_closed_at_teardown(
     closed_port: list[int], liveclient: LiveClient
 ) -> None:
+    _, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)  # open now
+    writer.close()
     closed_port.append(liveclient.port)
 
 
