@@ -308,6 +308,8 @@ async def read_response(reader: asyncio.StreamReader) -> WireResponse:
             raise
         if response.headers_complete and parser.get_status_code() == 101:
             break
+    if not response.headers_complete:
+        raise ConnectionError("The connection closed before a response head")
     status = parser.get_status_code()
     response.status = HTTPStatus(status)
     if not response.complete:
