@@ -707,3 +707,21 @@ async def test_uploaded_files_are_closed_once_answered(app: Roll, liveclient: Li
     assert resp.body == b"\x89PNG data"
     assert len(kept) == 2
     assert all(upload.closed for upload in kept)
+
+
+def test_form_files_and_json_without_an_app() -> None:
+    request = Request(None, None)
+    request.headers["CONTENT-TYPE"] = "application/x-www-form-urlencoded"
+    request.body = b"a=1&a=2&b="
+    assert request.form == {"a": ["1", "2"], "b": [""]}
+    assert type(request.form) is Form
+    assert request.files == {}
+    other = Request(None, None)
+    other.headers["CONTENT-TYPE"] = "multipart/form-data; boundary=foofoo"
+    other.body = MULTIPART_BODY
+    assert other.form.get("text1") == "abc"
+    other.close_files()
+    assert other.files.get("baz").closed
+    third = Request(None, None)
+    third.body = b'{"k": [1]}'
+    assert third.json == {"k": [1]}
