@@ -9,6 +9,8 @@ from http import HTTPStatus
 from typing import Any, AsyncIterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from roll import HTTPProtocol, HttpError, Request, Response, Roll
 from roll.testing import LiveClient, Transport
@@ -822,4 +824,45 @@ async def test_garbage_after_a_good_request(app: Roll, liveclient: LiveClient) -
     assert data.startswith(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood")
     assert data[len(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood") :].startswith(
         b"HTTP/1.1 400 Bad Request\r\n"
+    )
+
+
+# However the bytes are split between reads, the same request comes out.
+
+RAW_REQUEST = (
+    b"POST /split/caf%C3%A9?q=%C3%A9t%C3%A9&q=2 HTTP/1.1\r\n"
+    b"Host: example.org\r\nCookie: a=1\r\nContent-Type: text/plain\r\n"
+    b"Transfer-Encoding: chunked\r\n\r\n"
+    b"4\r\nabcd\r\n10\r\n0123456789abcdef\r\n0\r\n\r\n"
+    b"GET /split/next HTTP/1.1\r\n\r\n"
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(cuts=st.lists(st.integers(min_value=1, max_value=len(RAW_REQUEST) - 1), max_size=20))
+def test_any_split_gives_the_same_answers(cuts: list[int]) -> None:
+    async def run() -> bytes:
+        app = Roll()
+
+        @app.route("/split/{name}", methods=["GET", "POST"])
+        async def handler(request: Request, response: Response, name: str) -> None:
+            response.json = [name, request.query, request.cookies, request.body.decode()]
+
+        protocol = make_protocol(app)
+        bounds = [0, *sorted(set(cuts)), len(RAW_REQUEST)]
+        for start, end in zip(bounds, bounds[1:]):
+            protocol.data_received(RAW_REQUEST[start:end])
+            await asyncio.sleep(0)
+        await protocol.task
+        data: bytes = protocol.transport.data
+        return data
+
+    data = asyncio.run(run())
+    first = b'["caf\\u00e9", {"q": ["\\u00e9t\\u00e9", "2"]}, {"a": "1"}, "abcd0123456789abcdef"]'
+    second = b'["next", {}, {}, ""]'
+    assert data == (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
+        b"Content-Length: %d\r\n\r\n%b" % (len(first), first)
+        + b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
+        b"Content-Length: %d\r\n\r\n%b" % (len(second), second)
     )

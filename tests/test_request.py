@@ -10,6 +10,8 @@ from io import BytesIO
 from typing import Any, Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from roll import Files, Form, HttpError, Request, Response, Roll
 from roll.testing import Client, LiveClient, Transport
@@ -725,3 +727,53 @@ def test_form_files_and_json_without_an_app() -> None:
     third = Request(None, None)
     third.body = b'{"k": [1]}'
     assert third.json == {"k": [1]}
+
+
+@settings(max_examples=100, deadline=None)
+@given(cuts=st.lists(st.integers(min_value=1, max_value=len(MULTIPART_BODY) - 1), max_size=15))
+def test_multipart_any_split_gives_the_same_result(cuts: list[int]) -> None:
+    from roll import Multipart
+
+    parser = Multipart()
+    form, files = parser.initialize("multipart/form-data; boundary=foofoo")
+    bounds = [0, *sorted(set(cuts)), len(MULTIPART_BODY)]
+    for start, end in zip(bounds, bounds[1:]):
+        parser.feed_data(MULTIPART_BODY[start:end])
+    parser.close()
+    assert form == {"text1": ["abc"], "text2": ["unquoted name"]}
+    with files.get("baz") as baz, files.get("utf") as utf:
+        assert (baz.filename, baz.content_type, baz.read()) == ("baz-é.png", b"image/png", b"\x89PNG data")
+        assert (utf.filename, utf.content_type, utf.read()) == ("été.txt", b"text/plain", b"summer")
+
+
+TEXT = st.text(st.characters(codec="utf-8"), min_size=1, max_size=8)
+
+
+@settings(max_examples=100, deadline=None)
+@given(pairs=st.lists(st.tuples(TEXT, st.text(st.characters(codec="utf-8"), max_size=8)), max_size=6))
+def test_query_and_urlencoded_form_round_trip(pairs: list[tuple[str, str]]) -> None:
+    from urllib.parse import urlencode
+
+    expected: dict[str, list[str]] = {}
+    for key, value in pairs:
+        expected.setdefault(key, []).append(value)
+    encoded = urlencode(pairs)
+
+    async def run() -> tuple[Any, Any]:
+        app = Roll()
+
+        @app.route("/", methods=["POST"])
+        async def handler(request: Request, response: Response) -> None:
+            pass
+
+        protocol = fed_protocol(
+            app,
+            b"POST /?%b HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: %d\r\n\r\n%b" % (encoded.encode(), len(encoded), encoded.encode()),
+        )
+        await protocol.task
+        return protocol.request.query, protocol.request.form
+
+    query, form = asyncio.run(run())
+    assert query == expected
+    assert form == expected
