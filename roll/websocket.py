@@ -320,6 +320,7 @@ class WSProtocol:
             self.http.keep_alive = False
             await self.http.write(self.request, response)
             return False
+        del answer.headers["Date"]  # like every Roll response: only the headers that matter
         response.headers = dict(answer.headers.raw_items())
         transport = self.http.transport
         if self._lost or transport is None or transport.is_closing():

@@ -27,14 +27,6 @@ class Worker(BaseWorker):
     # Seconds between two heartbeats to the arbiter (it kills silent workers).
     HEARTBEAT = 1.0
 
-    def init_signals(self) -> None:
-        # gunicorn's own handlers (signal.signal) for the signals we do not
-        # handle on the loop; ours are installed once the loop runs.
-        super().init_signals()
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        signal.signal(signal.SIGQUIT, signal.SIG_DFL)
-
     def run(self) -> None:
         app = self.wsgi
         if not isinstance(app, Roll):
@@ -56,6 +48,8 @@ class Worker(BaseWorker):
             grace = 0.0
             graceful()
 
+        # gunicorn's handlers (SIGTERM: alive = False) cover the boot; on the
+        # loop, these take over.
         loop.add_signal_handler(signal.SIGTERM, graceful)
         loop.add_signal_handler(signal.SIGINT, quick)
         loop.add_signal_handler(signal.SIGQUIT, quick)

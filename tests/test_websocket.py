@@ -708,3 +708,52 @@ def test_handshake_request_from_parsed_request() -> None:
     assert built.path == "/ws?x=1"
     assert built.method == "GET" and built.protocol == "HTTP/1.1"
     assert built.headers["Sec-WebSocket-Key"] == KEY
+
+
+async def test_failing_connect_listener_closes_1011_and_still_disconnects(
+    app: Roll, liveclient: LiveClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    events: list[str] = []
+
+    @app.listen("websocket_connect")
+    async def connected(request: Request, ws: WSProtocol) -> None:
+        raise RuntimeError("no")
+
+    @app.listen("websocket_disconnect")
+    async def disconnected(request: Request, ws: WSProtocol) -> None:
+        events.append("disconnect")
+
+    @app.route("/ws", protocol="websocket")
+    async def handler(request: Request, ws: WSProtocol) -> None:
+        events.append("handler")
+
+    with caplog.at_level(logging.ERROR, logger="roll"):
+        async with connect(liveclient.wsl + "/ws") as client:
+            with pytest.raises(ClientClosed):
+                await client.recv()
+            assert client.close_code == 1011
+        await asyncio.sleep(0.05)
+    assert events == ["disconnect"]
+    assert any(r.exc_info and "no" in str(r.exc_info[1]) for r in caplog.records)
+
+
+async def test_send_waits_while_the_client_does_not_read(app: Roll, liveclient: LiveClient) -> None:
+    sent: list[int] = []
+    chunk = b"x" * 256 * 1024
+
+    @app.route("/ws", protocol="websocket")
+    async def handler(request: Request, ws: WSProtocol) -> None:
+        for n in range(64):  # 16 MiB in all
+            await ws.send(chunk)
+            sent.append(n)
+
+    reader, writer, _ = await raw_handshake(liveclient)
+    await asyncio.sleep(0.3)
+    assert len(sent) < 64  # blocked on the full socket buffers
+    received = 0
+    while received < 64 * len(chunk):
+        data = await asyncio.wait_for(reader.read(1 << 20), 5)
+        assert data
+        received += len(data)
+    assert len(sent) == 64
+    writer.close()
