@@ -241,3 +241,21 @@ async def test_gunicorn_worker_serves_websockets(tmp_path: Path) -> None:
                 await asyncio.wait_for(client.recv(), 10)
             assert client.close_code == 1001
         assert await asyncio.to_thread(child.wait, 15) == 0
+
+
+def test_gunicorn_max_requests_restarts_the_worker(tmp_path: Path) -> None:
+    log, events = tmp_path / "log", tmp_path / "events"
+    events.mkdir()
+    args = [
+        sys.executable, "-m", "gunicorn", "-k", "roll.worker.Worker", "-w", "1",
+        "-b", "127.0.0.1:0", "--max-requests", "3", APP,
+    ]
+    with process(args, log, events) as child:
+        port = int(wait_for_line(log, r"Listening at: http://127\.0\.0\.1:(\d+)")[1])
+        first = {int(get(port, "/pid")[1]) for _ in range(3)}
+        assert len(first) == 1
+        assert len(wait_for_files(events, "startup", 2)) == 2
+        assert len(wait_for_files(events, "shutdown", 1)) == 1
+        assert int(get(port, "/pid")[1]) not in first
+        child.send_signal(signal.SIGTERM)
+        assert child.wait(timeout=15) == 0
