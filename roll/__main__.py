@@ -20,7 +20,7 @@ import traceback
 from types import FrameType
 from typing import TYPE_CHECKING, Sequence
 
-from .server import GRACE, run
+from .server import GRACE, run, url
 
 if TYPE_CHECKING:
     from .app import Roll
@@ -152,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     host, port = sock.getsockname()[:2]
     plural = "s" if args.workers > 1 else ""
     print(
-        f"Rolling on http://{host}:{port} with {args.workers} worker{plural} (pid {os.getpid()})",
+        f"Rolling on {url(host, port)} with {args.workers} worker{plural} (pid {os.getpid()})",
         file=sys.stderr,
         flush=True,
     )
