@@ -150,8 +150,8 @@ async def serve(
             await server.stop(grace)
             await app.shutdown()
     finally:
-        for signum in signals:
-            loop.remove_signal_handler(signum)
+        for installed in signals:
+            loop.remove_signal_handler(installed)
 
 
 def run(
