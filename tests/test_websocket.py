@@ -20,6 +20,7 @@ from websockets.protocol import State
 from websockets.uri import parse_uri
 
 import roll
+import roll.testing
 from roll import Request, Roll, WSProtocol
 from roll.testing import LiveClient, Transport
 from roll.websocket import Assembler, handshake_request, select_subprotocol
@@ -757,3 +758,25 @@ async def test_send_waits_while_the_client_does_not_read(app: Roll, liveclient: 
         received += len(data)
     assert len(sent) == 64
     writer.close()
+
+
+async def test_in_memory_client_gets_the_handshake_answer(app: Roll, client: roll.testing.Client) -> None:
+    events: list[str] = []
+
+    @app.listen("websocket_disconnect")
+    async def disconnected(request: Request, ws: WSProtocol) -> None:
+        events.append("disconnect")
+
+    @app.route("/ws", protocol="websocket")
+    async def handler(request: Request, ws: WSProtocol) -> None:
+        events.append("handler")
+        await ws.recv()  # never comes
+
+    started = asyncio.get_running_loop().time()
+    response = await client.get("/ws", headers=HANDSHAKE)
+    assert asyncio.get_running_loop().time() - started < 1
+    assert response.status == HTTPStatus.SWITCHING_PROTOCOLS
+    assert response.headers["Sec-WebSocket-Accept"] == accept_key(KEY)
+    assert events == ["handler", "disconnect"]
+    response = await client.get("/ws", headers=dict(HANDSHAKE, Upgrade="h2c"))
+    assert response.status == HTTPStatus.NOT_IMPLEMENTED
