@@ -45,6 +45,7 @@ __all__ = [
     "ConnectionClosedOK",
     "WSProtocol",
     "handshake_request",
+    "refusal",
     "select_subprotocol",
 ]
 
@@ -56,15 +57,29 @@ Message = str | bytes
 # Protocol logic: no asyncio, no transport.
 
 
-def handshake_request(request: Request, http_version: str = "1.1") -> HandshakeRequest:
-    """The `websockets` handshake request, built from what httptools already parsed."""
+def handshake_request(request: Request) -> HandshakeRequest:
+    """The `websockets` handshake request, built from what httptools already parsed.
+
+    Method and HTTP version are checked by `refusal` (websockets < 17 has no
+    fields for them).
+    """
     headers = Headers()
     for name, value in request.headers.items():
         headers[name] = value
     path = request.url.decode("latin-1") if request.url else request.path or "/"
-    return HandshakeRequest(
-        path, headers, method=request.method or "", protocol=f"HTTP/{http_version}"
-    )
+    return HandshakeRequest(path, headers)
+
+
+def refusal(method: str | None, http_version: str) -> tuple[HTTPStatus, str] | None:
+    """Why a handshake cannot be accepted before looking at its headers, if it cannot."""
+    if method != "GET":
+        return HTTPStatus.METHOD_NOT_ALLOWED, f"invalid HTTP method; expected GET; got {method}"
+    if http_version != "1.1":
+        return (
+            HTTPStatus.HTTP_VERSION_NOT_SUPPORTED,
+            f"invalid HTTP version; expected HTTP/1.1; got HTTP/{http_version}",
+        )
+    return None
 
 
 def select_subprotocol(
@@ -309,7 +324,13 @@ class WSProtocol:
         )
         parser = getattr(self.http, "parser", None)
         version = parser.get_http_version() if parser is not None else "1.1"
-        answer = protocol.accept(handshake_request(self.request, version))
+        refused = refusal(self.request.method, version)
+        if refused is not None:
+            answer = protocol.reject(*refused)
+            if refused[0] == HTTPStatus.METHOD_NOT_ALLOWED:
+                answer.headers["Allow"] = "GET"
+        else:
+            answer = protocol.accept(handshake_request(self.request))
         response = self.response
         response.status = answer.status_code
         if answer.status_code != HTTPStatus.SWITCHING_PROTOCOLS:

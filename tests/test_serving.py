@@ -68,7 +68,7 @@ async def test_server_stop_lets_in_flight_requests_finish(app: Roll) -> None:
     assert await asyncio.wait_for(idle_reader.read(), 2) == b""  # idle: closed at once
     with pytest.raises(ClientClosed):
         await asyncio.wait_for(websocket.recv(), 2)
-    assert websocket.close_code == 1001
+    assert websocket.protocol.close_code == 1001
     answer = await asyncio.wait_for(reader.read(), 2)  # in flight: answered, then closed
     assert answer.startswith(b"HTTP/1.1 200 OK\r\n") and answer.endswith(b"done")
     await asyncio.wait_for(stopping, 2)
@@ -239,7 +239,7 @@ async def test_gunicorn_worker_serves_websockets(tmp_path: Path) -> None:
             child.send_signal(signal.SIGTERM)
             with pytest.raises(ClientClosed):
                 await asyncio.wait_for(client.recv(), 10)
-            assert client.close_code == 1001
+            assert client.protocol.close_code == 1001
         assert await asyncio.to_thread(child.wait, 15) == 0
 
 

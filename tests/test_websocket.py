@@ -23,7 +23,7 @@ import roll
 import roll.testing
 from roll import Request, Roll, WSProtocol
 from roll.testing import LiveClient, Transport
-from roll.websocket import Assembler, handshake_request, select_subprotocol
+from roll.websocket import Assembler, handshake_request, refusal, select_subprotocol
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 HANDSHAKE = {
@@ -291,8 +291,8 @@ async def test_handler_returns_closes_1000(app: Roll, liveclient: LiveClient) ->
         assert await client.recv() == "bye"
         with pytest.raises(ClientClosed):
             await client.recv()
-        assert client.close_code == 1000
-        assert client.close_reason == ""
+        assert client.protocol.close_code == 1000
+        assert client.protocol.close_reason == ""
 
 
 async def test_handler_raises_closes_1011_and_logs(
@@ -309,8 +309,8 @@ async def test_handler_raises_closes_1011_and_logs(
         async with connect(liveclient.wsl + "/ws") as client:
             with pytest.raises(ClientClosed):
                 await client.recv()
-            assert client.close_code == 1011
-            assert client.close_reason == "Handler died prematurely."
+            assert client.protocol.close_code == 1011
+            assert client.protocol.close_reason == "Handler died prematurely."
             with pytest.raises(ClientClosed):
                 await client.recv()
     errors = [r for r in caplog.records if r.name == "roll" and r.exc_info]
@@ -433,8 +433,8 @@ async def test_connection_closed_escaping_handler_closes_1002(
     async with connect(liveclient.wsl + "/ws") as client:
         with pytest.raises(ClientClosed):
             await client.recv()
-        assert client.close_code == 1002
-        assert client.close_reason == "Connection closed untimely."
+        assert client.protocol.close_code == 1002
+        assert client.protocol.close_reason == "Connection closed untimely."
 
 
 async def test_cancelled_handler_closes_1001(
@@ -459,8 +459,8 @@ async def test_cancelled_handler_closes_1001(
         tasks[0].cancel()
         with pytest.raises(ClientClosed):
             await client.recv()
-        assert client.close_code == 1001
-        assert client.close_reason == "Handler cancelled."
+        assert client.protocol.close_code == 1001
+        assert client.protocol.close_reason == "Handler cancelled."
     assert tasks[0].cancelled()
     assert events == ["disconnect"]
     gc.collect()
@@ -476,8 +476,8 @@ async def test_explicit_close_with_code(app: Roll, liveclient: LiveClient) -> No
     async with connect(liveclient.wsl + "/ws") as client:
         with pytest.raises(ClientClosed):
             await client.recv()
-        assert client.close_code == 4001
-        assert client.close_reason == "go away"
+        assert client.protocol.close_code == 4001
+        assert client.protocol.close_reason == "go away"
 
 
 # Events.
@@ -534,7 +534,7 @@ async def test_message_too_big_closes_1009(app: Roll, liveclient: LiveClient) ->
         await client.send("x" * 100)
         with pytest.raises(ClientClosed):
             await client.recv()
-        assert client.close_code == 1009
+        assert client.protocol.close_code == 1009
 
 
 async def test_queue_pauses_reading_and_keeps_order(app: Roll, liveclient: LiveClient) -> None:
@@ -707,8 +707,10 @@ def test_handshake_request_from_parsed_request() -> None:
     request.headers = {"UPGRADE": "websocket", "SEC-WEBSOCKET-KEY": KEY}
     built = handshake_request(request)
     assert built.path == "/ws?x=1"
-    assert built.method == "GET" and built.protocol == "HTTP/1.1"
     assert built.headers["Sec-WebSocket-Key"] == KEY
+    assert refusal("GET", "1.1") is None
+    assert refusal("POST", "1.1") is not None and refusal("POST", "1.1")[0] == 405  # type: ignore[index]
+    assert refusal("GET", "1.0") is not None and refusal("GET", "1.0")[0] == 505  # type: ignore[index]
 
 
 async def test_failing_connect_listener_closes_1011_and_still_disconnects(
@@ -732,7 +734,7 @@ async def test_failing_connect_listener_closes_1011_and_still_disconnects(
         async with connect(liveclient.wsl + "/ws") as client:
             with pytest.raises(ClientClosed):
                 await client.recv()
-            assert client.close_code == 1011
+            assert client.protocol.close_code == 1011
         await asyncio.sleep(0.05)
     assert events == ["disconnect"]
     assert any(r.exc_info and "no" in str(r.exc_info[1]) for r in caplog.records)
