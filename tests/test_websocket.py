@@ -782,3 +782,16 @@ async def test_in_memory_client_gets_the_handshake_answer(app: Roll, client: rol
     assert events == ["handler", "disconnect"]
     response = await client.get("/ws", headers=dict(HANDSHAKE, Upgrade="h2c"))
     assert response.status == HTTPStatus.NOT_IMPLEMENTED
+
+
+async def test_http_10_handshake_is_505(app: Roll, liveclient: LiveClient) -> None:
+    @app.route("/ws", protocol="websocket")
+    async def handler(request: Request, ws: WSProtocol) -> None:
+        raise AssertionError("not called")
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
+    head = "GET /ws HTTP/1.0\r\nHost: x\r\n" + "".join(f"{k}: {v}\r\n" for k, v in HANDSHAKE.items())
+    writer.write(head.encode() + b"\r\n")
+    raw = await asyncio.wait_for(reader.read(), 2)
+    writer.close()
+    assert raw.startswith(b"HTTP/1.1 505 HTTP Version Not Supported\r\n")
