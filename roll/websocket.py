@@ -281,8 +281,10 @@ class WSProtocol:
                 await asyncio.wait([previous])  # earlier pipelined responses go first
             if not await self.handshake():
                 return
-            self._receive(self._pending + data)
-            self._pending = b""
+            pending, self._pending = self._pending + data, b""
+            if self._reading_paused:
+                self._resume_reading()
+            self._receive(pending)
             await self.serve()
         except asyncio.CancelledError:
             self._close_transport()
@@ -292,8 +294,10 @@ class WSProtocol:
             self._close_transport()
 
     def data_received(self, data: bytes) -> None:
-        if self.protocol is None:
+        if self.protocol is None:  # early frames, while earlier responses are written
             self._pending += data
+            if len(self._pending) > 64 * 1024 and not self._reading_paused:
+                self._pause_reading()
         else:
             self._receive(data)
 
