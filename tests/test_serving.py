@@ -259,3 +259,15 @@ def test_gunicorn_max_requests_restarts_the_worker(tmp_path: Path) -> None:
         assert int(get(port, "/pid")[1]) not in first
         child.send_signal(signal.SIGTERM)
         assert child.wait(timeout=15) == 0
+
+
+async def test_server_forgets_closed_connections(app: Roll) -> None:
+    from roll.testing import Transport
+
+    app.loop = asyncio.get_running_loop()
+    server = Server(app)
+    for _ in range(3000):
+        protocol = server.factory()
+        protocol.connection_made(Transport())
+        protocol.close()
+    assert len(server.connections) < 1100
