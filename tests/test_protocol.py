@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import logging
 from http import HTTPStatus
 from typing import Any, AsyncIterator
 
@@ -593,7 +594,11 @@ async def test_disconnect_mid_headers(
 
 @pytest.mark.parametrize("lazy", [False, True])
 async def test_disconnect_mid_body(
-    loop_errors: list[dict[str, Any]], app: Roll, liveclient: LiveClient, lazy: bool
+    loop_errors: list[dict[str, Any]],
+    app: Roll,
+    liveclient: LiveClient,
+    lazy: bool,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     outcome: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
@@ -616,6 +621,7 @@ async def test_disconnect_mid_body(
     await writer.wait_closed()
     assert await asyncio.wait_for(outcome, 2) == "400 Client disconnected"
     await asyncio.sleep(0.02)
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 async def test_disconnect_while_handler_runs(
