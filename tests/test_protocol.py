@@ -872,3 +872,15 @@ def test_any_split_gives_the_same_answers(cuts: list[int]) -> None:
         + b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
         b"Content-Length: %d\r\n\r\n%b" % (len(second), second)
     )
+
+
+async def test_unknown_path_body_fed_later_is_still_loadable(app: Roll) -> None:
+    protocol = make_protocol(app)
+    protocol.data_received(b"POST /feeds HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n")
+    assert protocol.request.method == "POST"
+    protocol.data_received(b"1a\r\nabcdefghijklmnopqrstuvwxyz\r\n")
+    protocol.data_received(b"0\r\n\r\n")
+    await protocol.task
+    assert protocol.response.status == HTTPStatus.NOT_FOUND
+    await protocol.request.load_body()
+    assert protocol.request.body == b"abcdefghijklmnopqrstuvwxyz"
