@@ -634,3 +634,29 @@ async def test_calling_the_app_directly(app: Roll) -> None:
     app.lookup(request)
     await app(request, response)
     assert response.body == "called"
+
+
+async def test_hooks_over_the_wire(app: Roll, liveclient: LiveClient) -> None:
+    @app.listen("headers")
+    async def on_headers(request: Request, response: Response) -> bool:
+        if request.path == "/short":
+            response.headers["X-Short"] = "1"
+            return True
+        return False
+
+    @app.listen("response")
+    async def on_response(request: Request, response: Response) -> None:
+        response.headers["X-Seen"] = str(response.status.value)
+
+    @app.route("/short")
+    async def short(request: Request, response: Response) -> None:
+        raise AssertionError("never called")
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
+    writer.write(b"GET /short HTTP/1.1\r\n\r\nGET /missing HTTP/1.1\r\nConnection: close\r\n\r\n")
+    data = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    assert data == (
+        b"HTTP/1.1 200 OK\r\nX-Short: 1\r\nX-Seen: 200\r\nContent-Length: 0\r\n\r\n"
+        b"HTTP/1.1 404 Not Found\r\nX-Seen: 404\r\nContent-Length: 8\r\n\r\n/missing"
+    )
