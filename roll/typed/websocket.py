@@ -1,0 +1,16 @@
+"""`WebSocket`: the type to annotate a websocket handler's connection with."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class WebSocket(Protocol):
+    """What a handler uses of the core's websocket object."""
+
+    async def recv(self) -> str | bytes: ...
+
+    async def send(self, data: str | bytes) -> Any: ...
+
+    async def close(self, code: int = 1000, reason: str = "") -> Any: ...
