@@ -1,0 +1,175 @@
+"""The application: routes, hooks and the request flow."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections import defaultdict
+from http import HTTPStatus
+from typing import Any, Awaitable, Callable, TypeVar
+
+from autoroutes import Routes
+
+from . import cookies, multidict, websocket
+from .http import HTTP_METHODS, HttpError
+from .protocol import HTTPProtocol
+
+# Aliased: inside Roll, `Request` and `Response` are the swappable class attributes.
+from .request import Request as HttpRequest
+from .request import Route
+from .response import Response as HttpResponse
+
+log = logging.getLogger("roll")
+
+View = TypeVar("View")
+Listener = Callable[..., Any]
+
+
+class Roll(dict[str, Any]):
+    """The app. As a dict it holds app-level data for extensions and users."""
+
+    # Swap any of these in a subclass to change how the core works.
+    Routes = Routes
+    HttpProtocol = HTTPProtocol
+    WebsocketProtocol = websocket.WSProtocol
+    Query = multidict.Query
+    Form = multidict.Form
+    Files = multidict.Files
+    Request = HttpRequest
+    Response = HttpResponse
+    Cookies = cookies.Cookies
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.routes = self.Routes()
+        self.hooks: defaultdict[str, list[Listener]] = defaultdict(list)
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    # A dict compares by content; two apps are only equal when identical.
+    __hash__ = object.__hash__  # type: ignore[assignment]
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __ne__(self, other: object) -> bool:
+        return self is not other
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {len(self.hooks)} hooks>"
+
+    async def startup(self) -> None:
+        await self.hook("startup")
+
+    async def shutdown(self) -> None:
+        await self.hook("shutdown")
+
+    def factory(self) -> HTTPProtocol:
+        """Protocol factory for `loop.create_server`."""
+        return self.HttpProtocol(self)
+
+    def lookup(self, request: HttpRequest) -> Route:
+        payload, vars = self.routes.match(request.path)
+        request.route = Route(payload, vars or {})
+        return request.route
+
+    async def __call__(self, request: HttpRequest, response: HttpResponse) -> None:
+        try:
+            if not await self.hook("headers", request, response):
+                payload = request.route.payload
+                if not payload:
+                    raise HttpError(HTTPStatus.NOT_FOUND, request.path)
+                if payload["protocol"] == "websocket":
+                    raise HttpError(HTTPStatus.UPGRADE_REQUIRED)
+                handler = payload.get(request.method or "")
+                if handler is None:
+                    raise HttpError(HTTPStatus.METHOD_NOT_ALLOWED, request.method)
+                if not payload["lazy_body"]:
+                    await request.load_body()
+                if not await self.hook("request", request, response):
+                    await handler(request, response, **request.route.vars)
+        except Exception as error:
+            await self.on_error(request, response, error)
+        try:
+            await self.hook("response", request, response)
+        except Exception as error:
+            await self.on_error(request, response, error, run_hook=False)
+
+    async def on_error(
+        self,
+        request: HttpRequest,
+        response: HttpResponse,
+        error: Exception,
+        run_hook: bool = True,
+    ) -> None:
+        if not isinstance(error, HttpError):
+            log.error("Unhandled error on %s %s", request.method, request.path, exc_info=error)
+            wrapped = HttpError(HTTPStatus.INTERNAL_SERVER_ERROR, str(error))
+            wrapped.__context__ = error
+            error = wrapped
+        response.status = error.status
+        response.body = error.message
+        if not run_hook:
+            return
+        try:
+            await self.hook("error", request, response, error)
+        except Exception as hook_error:
+            log.error("Error in an error listener", exc_info=hook_error)
+            response.status = HTTPStatus.INTERNAL_SERVER_ERROR
+            response.body = HTTPStatus.INTERNAL_SERVER_ERROR.phrase
+
+    # Registration.
+
+    def route(
+        self,
+        path: str,
+        methods: list[str] | None = None,
+        protocol: str = "http",
+        lazy_body: bool = False,
+        **extras: Any,
+    ) -> Callable[[View], View]:
+        def register(view: View) -> View:
+            handlers = self.collect_handlers(view, methods)
+            if protocol == "websocket":
+                handlers = {"GET": handlers.get("GET") or next(iter(handlers.values()))}
+            payload = {"protocol": protocol, "lazy_body": lazy_body, **extras, **handlers}
+            self.routes.add(path, **payload)
+            for listener in self.hooks["route:add"]:
+                listener(path, view, **extras)
+            return view
+
+        return register
+
+    def collect_handlers(
+        self, view: Any, methods: list[str] | None
+    ) -> dict[str, Callable[..., Awaitable[Any]]]:
+        """Map each HTTP method to its handler, for a function or a class-based view."""
+        if inspect.isclass(view):
+            if methods is not None:
+                raise AttributeError("Can't use `methods` with class view")
+            instance = view()
+            handlers = {}
+            for method in HTTP_METHODS:
+                handler = getattr(instance, f"on_{method.lower()}", None)
+                if handler is not None:
+                    handlers[method] = handler
+            if not handlers:
+                raise ValueError(f"Empty view: {view!r}")
+            return handlers
+        return {method.upper(): view for method in methods or ["GET"]}
+
+    def listen(self, name: str) -> Callable[[Listener], Listener]:
+        def wrapper(func: Listener) -> Listener:
+            self.hooks[name].append(func)
+            return func
+
+        return wrapper
+
+    async def hook(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        listeners = self.hooks.get(name)
+        if listeners:
+            for listener in listeners:
+                result = await listener(*args, **kwargs)
+                if result:
+                    return result
+        return None

@@ -1,0 +1,141 @@
+"""Streaming multipart/form-data parsing on top of `multipart`'s push parser.
+
+Fields go to a `Form`, file parts to a `Files` of `UploadedFile`s that spool
+to disk past `UploadedFile.MEMORY_SIZE`, so a large upload never sits in RAM.
+"""
+
+from __future__ import annotations
+
+import re
+from http import HTTPStatus
+from tempfile import SpooledTemporaryFile
+from typing import TYPE_CHECKING
+from urllib.parse import unquote
+
+import multipart as multipart_parser
+
+from .http import HttpError
+from .multidict import Files, Form
+
+if TYPE_CHECKING:
+    from .app import Roll
+
+# `multipart` ignores RFC 2231 extended parameters (`filename*=utf-8''...`).
+EXTENDED_PARAM = re.compile(r"""(?:^|;)\s*([\w.-]+)\*\s*=\s*([\w.-]*)'[\w-]*'([^;\s]*)""")
+
+
+class UploadedFile(SpooledTemporaryFile[bytes]):
+    """A file part: a file-like object with the part's metadata."""
+
+    MEMORY_SIZE = 1024 * 1024
+
+    def __init__(
+        self, filename: str, content_type: bytes, params: dict[str, str]
+    ) -> None:
+        super().__init__(max_size=self.MEMORY_SIZE)
+        self.filename = filename
+        self.content_type = content_type
+        self.params = params
+
+    def __repr__(self) -> str:
+        return f"<UploadedFile {self.filename!r} {self.content_type!r}>"
+
+
+def disposition_params(header: str) -> dict[str, str]:
+    """Every parameter of a Content-Disposition header, RFC 2231 ones decoded."""
+    _, params = multipart_parser.parse_options_header(header)
+    for name, charset, value in EXTENDED_PARAM.findall(header):
+        try:
+            params[name] = unquote(value, encoding=charset or "utf-8", errors="strict")
+        except (LookupError, UnicodeDecodeError):
+            raise HttpError(HTTPStatus.BAD_REQUEST, "Unparsable multipart body")
+    return params
+
+
+class Multipart:
+    """Feed it a multipart body chunk by chunk; it fills a Form and a Files."""
+
+    def __init__(self, app: Roll | None = None) -> None:
+        self.app = app
+        self.form = app.Form() if app is not None else Form()
+        self.files = app.Files() if app is not None else Files()
+        self._parser: multipart_parser.PushMultipartParser | None = None
+        self._name = ""
+        self._field: list[bytes] | None = None
+        self._file: UploadedFile | None = None
+        self._charset = "utf-8"
+
+    def initialize(self, content_type: str) -> tuple[Form, Files]:
+        _, options = multipart_parser.parse_options_header(content_type)
+        boundary = options.get("boundary")
+        if not boundary:
+            raise HttpError(HTTPStatus.BAD_REQUEST, "Unparsable multipart body")
+        try:
+            self._parser = multipart_parser.PushMultipartParser(boundary)
+        except multipart_parser.MultipartError:
+            raise HttpError(HTTPStatus.BAD_REQUEST, "Unparsable multipart body")
+        return self.form, self.files
+
+    def feed_data(self, data: bytes) -> None:
+        assert self._parser is not None, "call initialize() first"
+        try:
+            for event in self._parser.parse(data):
+                if isinstance(event, multipart_parser.MultipartSegment):
+                    self._on_part(event)
+                elif event is None:
+                    self._on_part_end()
+                elif self._file is not None:
+                    self._file.write(event)
+                elif self._field is not None:
+                    self._field.append(event)
+        except multipart_parser.MultipartError:
+            raise HttpError(HTTPStatus.BAD_REQUEST, "Unparsable multipart body")
+
+    def close(self) -> None:
+        """Check the body ended with the closing boundary."""
+        if self._parser is not None:
+            try:
+                self._parser.close()
+            except multipart_parser.MultipartError:
+                raise HttpError(HTTPStatus.BAD_REQUEST, "Unparsable multipart body")
+
+    def _on_part(self, segment: multipart_parser.MultipartSegment) -> None:
+        params = disposition_params(segment.header("Content-Disposition", "") or "")
+        self._name = params.get("name", segment.name or "")
+        filename = params.get("filename")
+        content_type = segment.header("Content-Type")
+        if filename is not None or content_type is not None:
+            self._file = UploadedFile(
+                filename=filename or "",
+                content_type=(content_type or "application/octet-stream").encode(),
+                params=params,
+            )
+        else:
+            self._field = []
+            self._charset = segment.charset or "utf-8"
+
+    def _on_part_end(self) -> None:
+        if self._file is not None:
+            self._file.seek(0)
+            self.files.setdefault(self._name, []).append(self._file)
+            self._file = None
+        elif self._field is not None:
+            try:
+                value = b"".join(self._field).decode(self._charset)
+            except (LookupError, UnicodeDecodeError):
+                raise HttpError(HTTPStatus.BAD_REQUEST, "Unparsable multipart body")
+            self.form.setdefault(self._name, []).append(value)
+            self._field = None
+
+
+def parse_multipart(app: Roll | None, content_type: str, body: bytes) -> tuple[Form, Files]:
+    parser = Multipart(app)
+    form, files = parser.initialize(content_type)
+    parser.feed_data(body)
+    parser.close()
+    return form, files
+
+
+__all__ = ["Multipart", "UploadedFile", "parse_multipart", "disposition_params"]
+
+

@@ -1,0 +1,275 @@
+"""The incoming request: parsed head, lazily parsed query/form/files/json, and the body stream."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, AsyncIterator, NamedTuple
+from urllib.parse import parse_qs
+
+import pydantic_core
+from biscuits import parse as parse_cookies
+
+from .http import HttpError
+from .multidict import Files, Form, Query
+from .multipart import parse_multipart
+
+if TYPE_CHECKING:
+    from .app import Roll
+    from .protocol import HTTPProtocol
+
+
+class Route(NamedTuple):
+    """What URL matching found: the route payload (None if nothing) and the URL vars."""
+
+    payload: dict[str, Any] | None
+    vars: dict[str, str]
+
+
+NO_ROUTE = Route(None, {})
+
+
+class ClientDisconnected(HttpError):
+    """The client went away before sending the whole body."""
+
+    def __init__(self) -> None:
+        super().__init__(HTTPStatus.BAD_REQUEST, "Client disconnected")
+
+
+class Request(dict[str, Any]):
+    """The request. As a dict it holds custom data; Roll never uses its keys."""
+
+    # Bytes of a streamed body buffered before the protocol stops reading.
+    HIGH_WATER = 256 * 1024
+
+    __slots__ = (
+        "app",
+        "protocol",
+        "url",
+        "path",
+        "query_string",
+        "method",
+        "headers",
+        "route",
+        "_body",
+        "_chunks",
+        "_buffered",
+        "_complete",
+        "_error",
+        "_waiter",
+        "_loading",
+        "_discard",
+        "_query",
+        "_form",
+        "_files",
+        "_json",
+        "_cookies",
+    )
+
+    def __init__(self, app: Roll | None, protocol: HTTPProtocol | None) -> None:
+        self.app = app
+        self.protocol = protocol
+        self.url = b""
+        self.path = ""
+        self.query_string = ""
+        self.method: str | None = None
+        self.headers: dict[str, str] = {}
+        self.route = NO_ROUTE
+        self._body: bytes | None = None
+        self._chunks: deque[bytes] = deque()
+        self._buffered = 0
+        self._complete = False
+        self._error: BaseException | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._loading = False
+        self._discard = False
+        self._query: Query | None = None
+        self._form: Form | None = None
+        self._files: Files | None = None
+        self._json: Any = None
+        self._cookies: dict[str, str] | None = None
+
+    # Dict subclasses compare by content; a request is only equal to itself.
+    __hash__ = object.__hash__  # type: ignore[assignment]
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __ne__(self, other: object) -> bool:
+        return self is not other
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.path}>"
+
+    # Head shortcuts.
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("CONTENT-TYPE", "")
+
+    @property
+    def host(self) -> str:
+        return self.headers.get("HOST", "")
+
+    @property
+    def referrer(self) -> str:
+        return self.headers.get("REFERER", "")
+
+    referer = referrer
+
+    @property
+    def origin(self) -> str:
+        return self.headers.get("ORIGIN", "")
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        if self._cookies is None:
+            header = self.headers.get("COOKIE")
+            self._cookies = parse_cookies(header) if header else {}
+        return self._cookies
+
+    @property
+    def query(self) -> Query:
+        if self._query is None:
+            self._query = self.app.Query() if self.app is not None else Query()
+            if self.query_string:
+                self._query.update(parse_qs(self.query_string, keep_blank_values=True))
+        return self._query
+
+    # Body and what is parsed from it.
+
+    @property
+    def body(self) -> bytes:
+        if self._body is None:
+            raise HttpError(HTTPStatus.INTERNAL_SERVER_ERROR, "Body is not loaded yet: await request.load_body()")
+        return self._body
+
+    @body.setter
+    def body(self, data: bytes) -> None:
+        self._body = data
+
+    @property
+    def json(self) -> Any:
+        if self._json is None:
+            try:
+                self._json = pydantic_core.from_json(self.body)
+            except ValueError:
+                raise HttpError(HTTPStatus.BAD_REQUEST, "Unparsable JSON body")
+        return self._json
+
+    @property
+    def form(self) -> Form:
+        if self._form is None:
+            self._parse_body()
+        assert self._form is not None
+        return self._form
+
+    @property
+    def files(self) -> Files:
+        if self._files is None:
+            self._parse_body()
+        assert self._files is not None
+        return self._files
+
+    def _parse_body(self) -> None:
+        content_type = self.content_type
+        new_form = self.app.Form if self.app is not None else Form
+        new_files = self.app.Files if self.app is not None else Files
+        if content_type.startswith("multipart/form-data"):
+            self._form, self._files = parse_multipart(self.app, content_type, self.body)
+            return
+        self._form, self._files = new_form(), new_files()
+        if content_type.startswith("application/x-www-form-urlencoded") and self.body:
+            try:
+                fields = parse_qs(
+                    self.body.decode(), keep_blank_values=True, strict_parsing=True
+                )
+            except ValueError:
+                raise HttpError(HTTPStatus.BAD_REQUEST, "Unparsable urlencoded body")
+            self._form.update(fields)
+
+    async def load_body(self) -> None:
+        if self._body is None:
+            self._loading = True
+            if self.protocol is not None:
+                self.protocol.body_consumed(0)
+            while not self._complete:
+                if self._error is not None:
+                    raise self._error
+                await self._wait()
+            self._body = b"".join(self._chunks)
+            self._chunks.clear()
+            self._buffered = 0
+
+    async def read(self) -> bytes:
+        await self.load_body()
+        return self.body
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._body is not None:
+            return _once(self._body)
+        return self._consume()
+
+    async def _consume(self) -> AsyncIterator[bytes]:
+        """Yield the body chunk by chunk as it arrives, keeping none of it."""
+        while True:
+            if self._chunks:
+                chunk = self._chunks.popleft()
+                self._buffered -= len(chunk)
+                if self.protocol is not None:
+                    self.protocol.body_consumed(self._buffered)
+                yield chunk
+            elif self._error is not None:
+                raise self._error
+            elif self._complete:
+                return
+            else:
+                await self._wait()
+
+    async def _wait(self) -> None:
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+    # Fed by the protocol.
+
+    def feed(self, chunk: bytes) -> bool:
+        """Store a chunk; True when the reader should pause (too much waiting)."""
+        if self._discard:
+            return False
+        self._chunks.append(chunk)
+        self._buffered += len(chunk)
+        if self._waiter is not None:
+            self._wake()
+        return not self._loading and self._buffered > self.HIGH_WATER
+
+    def finish(self) -> None:
+        self._complete = True
+        if self._waiter is not None:
+            self._wake()
+
+    def fail(self, error: BaseException) -> None:
+        if not self._complete:
+            self._error = error
+            self._wake()
+
+    def discard(self) -> None:
+        """The response is out: drop whatever body is still to come."""
+        self._discard = True
+        self._chunks.clear()
+        self._buffered = 0
+
+    @property
+    def buffered(self) -> int:
+        return self._buffered
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+
+async def _once(body: bytes) -> AsyncIterator[bytes]:
+    yield body

@@ -1,0 +1,78 @@
+"""The outgoing response: status, headers, cookies and a body the protocol writes."""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from .cookies import Cookies
+from .http import STATUSES, to_status
+
+if TYPE_CHECKING:
+    from .app import Roll
+    from .protocol import HTTPProtocol
+
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+
+
+class Response:
+    """Fill it in a handler; the protocol serialises it."""
+
+    __slots__ = ("app", "protocol", "_status", "headers", "body", "_cookies")
+
+    def __init__(self, app: Roll | None, protocol: HTTPProtocol | None = None) -> None:
+        self.app = app
+        self.protocol = protocol
+        self._status = HTTPStatus.OK
+        self.headers: dict[str, str] = {}
+        self.body: Any = b""
+        self._cookies: Cookies | None = None
+
+    def __repr__(self) -> str:
+        return f"<Response {self._status.value}>"
+
+    @property
+    def status(self) -> HTTPStatus:
+        return self._status
+
+    @status.setter
+    def status(self, code: int | HTTPStatus) -> None:
+        try:
+            self._status = STATUSES[code]
+        except (KeyError, TypeError):
+            self._status = to_status(code)  # raises ValueError with a message
+
+    @property
+    def cookies(self) -> Cookies:
+        if self._cookies is None:
+            self._cookies = self.app.Cookies() if self.app is not None else Cookies()
+        return self._cookies
+
+    @cookies.setter
+    def cookies(self, cookies: Cookies) -> None:
+        self._cookies = cookies
+
+    @property
+    def has_cookies(self) -> bool:
+        return bool(self._cookies)
+
+    def _get_json(self) -> Any:
+        raise AttributeError("response.json is write-only")
+
+    def _set_json(self, value: Any) -> None:
+        self.headers["Content-Type"] = JSON_CONTENT_TYPE
+        self.body = json.dumps(value)
+
+    json = property(_get_json, _set_json)
+
+    @property
+    def redirect(self) -> tuple[str, HTTPStatus] | None:
+        location = self.headers.get("Location")
+        return (location, self._status) if location is not None else None
+
+    @redirect.setter
+    def redirect(self, to: tuple[str, int | HTTPStatus]) -> None:
+        location, status = to
+        self.headers["Location"] = location
+        self.status = status

@@ -1,0 +1,332 @@
+"""The pytest plugin: an in-memory `client` and a real-socket `liveclient`.
+
+Both need an `app` fixture returning the Roll app under test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import mimetypes
+from http import HTTPStatus
+from io import BytesIO
+from typing import Any, AsyncIterator, Iterable
+from urllib.parse import quote, urlencode
+from uuid import uuid4
+
+import httptools
+import pytest
+
+from .app import Roll
+from .protocol import HTTPProtocol
+from .response import Response
+
+try:
+    import pytest_asyncio
+except ImportError:  # pragma: no cover - the plugin then offers no async fixtures
+    pytest_asyncio = None  # type: ignore[assignment]
+
+
+class Transport:
+    """A fake transport that keeps every byte written to it."""
+
+    def __init__(self) -> None:
+        self.data = b""
+        self._closing = False
+        self.reading = True
+
+    def write(self, data: bytes) -> None:
+        self.data += data
+
+    def close(self) -> None:
+        self._closing = True
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+    def pause_reading(self) -> None:
+        self.reading = False
+
+    def resume_reading(self) -> None:
+        self.reading = True
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return default
+
+
+def encode_multipart(
+    data: dict[str, Any] | list[tuple[str, Any]], files: dict[str, Any]
+) -> tuple[bytes, str]:
+    boundary = uuid4().hex
+    parts: list[bytes] = []
+    items = data.items() if isinstance(data, dict) else data
+    for name, value in items:
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+            + str(value).encode()
+            + b"\r\n"
+        )
+    for name, spec in files.items():
+        content, filename = spec[0], spec[1]
+        if hasattr(content, "read"):
+            content = content.read()
+        if isinstance(content, str):
+            content = content.encode()
+        mime = spec[2] if len(spec) > 2 else (
+            mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        )
+        parts.append(
+            (
+                f"--{boundary}\r\nContent-Disposition: form-data; "
+                f'name="{name}"; filename="{filename}"\r\nContent-Type: {mime}\r\n\r\n'
+            ).encode()
+            + content
+            + b"\r\n"
+        )
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def encode_body(
+    data: Any, content_type: str, files: dict[str, Any] | None
+) -> tuple[bytes, str]:
+    if files:
+        return encode_multipart(data or {}, files)
+    if isinstance(data, bytes):
+        return data, content_type
+    if isinstance(data, str):
+        return data.encode(), content_type
+    if not data:
+        return b"", content_type
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        return urlencode(data, doseq=True).encode(), content_type
+    if content_type.startswith("multipart/form-data"):
+        return encode_multipart(data, {})
+    return json.dumps(data).encode(), content_type
+
+
+class Client:
+    """In-memory client: each request goes through a fresh protocol and transport."""
+
+    content_type = "application/json; charset=utf-8"
+
+    def __init__(self, app: Roll) -> None:
+        self.app = app
+        self.protocol: HTTPProtocol | None = None
+
+    async def request(
+        self,
+        path: str,
+        method: str = "GET",
+        body: Any = b"",
+        headers: dict[str, str] | None = None,
+        content_type: str | None = None,
+        files: dict[str, Any] | None = None,
+    ) -> Response:
+        headers = dict(headers or {})
+        body, content_type = encode_body(body, content_type or self.content_type, files)
+        if body or method in ("POST", "PUT", "PATCH"):
+            headers.setdefault("Content-Type", content_type)
+        headers["Content-Length"] = str(len(body))
+        headers.setdefault("Host", "127.0.0.1")
+        target = quote(path, safe="/?=&%:+,;@!$'()*~")
+        head = f"{method} {target} HTTP/1.1\r\n" + "".join(
+            f"{name}: {value}\r\n" for name, value in headers.items()
+        )
+        self.app.loop = asyncio.get_running_loop()
+        protocol = self.app.HttpProtocol(self.app)
+        protocol.connection_made(Transport())
+        self.protocol = protocol
+        protocol.data_received(head.encode() + b"\r\n" + body)
+        if protocol.task is not None:
+            await protocol.task
+        response = protocol.response
+        if not isinstance(response.body, bytes):
+            response.body = read_body(protocol.transport.data)
+        return response
+
+    async def get(self, path: str, **kwargs: Any) -> Response:
+        return await self.request(path, method="GET", **kwargs)
+
+    async def head(self, path: str, **kwargs: Any) -> Response:
+        return await self.request(path, method="HEAD", **kwargs)
+
+    async def options(self, path: str, **kwargs: Any) -> Response:
+        return await self.request(path, method="OPTIONS", **kwargs)
+
+    async def delete(self, path: str, **kwargs: Any) -> Response:
+        return await self.request(path, method="DELETE", **kwargs)
+
+    async def connect(self, path: str, **kwargs: Any) -> Response:
+        return await self.request(path, method="CONNECT", **kwargs)
+
+    async def post(self, path: str, data: Any = None, **kwargs: Any) -> Response:
+        return await self._with_body("POST", path, data, kwargs)
+
+    async def put(self, path: str, data: Any = None, **kwargs: Any) -> Response:
+        return await self._with_body("PUT", path, data, kwargs)
+
+    async def patch(self, path: str, data: Any = None, **kwargs: Any) -> Response:
+        return await self._with_body("PATCH", path, data, kwargs)
+
+    async def _with_body(
+        self, method: str, path: str, data: Any, kwargs: dict[str, Any]
+    ) -> Response:
+        body = kwargs.pop("body", None)
+        return await self.request(
+            path, method=method, body=data if data is not None else (body or b""), **kwargs
+        )
+
+
+class WireResponse:
+    """A response as read from a socket."""
+
+    def __init__(self) -> None:
+        self.status: HTTPStatus = HTTPStatus.OK
+        self.reason = ""
+        self.headers: dict[str, str] = {}
+        self.body = b""
+        self.chunks: list[bytes] | None = None
+        self.complete = False
+        self.headers_complete = False
+        self._parts: list[bytes] = []
+        self._chunked = False
+
+    # httptools.HttpResponseParser callbacks
+
+    def on_status(self, reason: bytes) -> None:
+        self.reason += reason.decode()
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers[name.decode()] = value.decode()
+
+    def on_headers_complete(self) -> None:
+        self.headers_complete = True
+
+    def on_body(self, data: bytes) -> None:
+        self._parts.append(data)
+        if self.chunks is not None:
+            self.chunks[-1] += data
+
+    def on_chunk_header(self) -> None:
+        if self.chunks is None:
+            self.chunks = []
+        self.chunks.append(b"")
+
+    def on_chunk_complete(self) -> None:
+        if self.chunks and not self.chunks[-1]:
+            self.chunks.pop()  # the terminating zero-size chunk
+
+    def on_message_complete(self) -> None:
+        self.body = b"".join(self._parts)
+        self.complete = True
+
+
+def read_body(raw: bytes) -> bytes:
+    """The body of a raw HTTP response, chunked or not."""
+    response = WireResponse()
+    parser = httptools.HttpResponseParser(response)
+    parser.feed_data(raw)
+    return response.body if response.complete else b"".join(response._parts)
+
+
+class LiveClient:
+    """Runs the app on a real socket and queries it over TCP."""
+
+    def __init__(self, app: Roll) -> None:
+        self.app = app
+        self.server: asyncio.base_events.Server | None = None
+        self.port = 0
+        self.url = ""
+        self.wsl = ""
+
+    async def start(self) -> None:
+        self.app.loop = asyncio.get_running_loop()
+        self.server = await self.app.loop.create_server(self.app.factory, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.wsl = f"ws://127.0.0.1:{self.port}"
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            close_clients = getattr(self.server, "close_clients", None)
+            if close_clients is not None:  # Python 3.13+ waits for open connections
+                close_clients()
+            await self.server.wait_closed()
+
+    async def query(
+        self,
+        method: str,
+        uri: str,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+    ) -> WireResponse:
+        headers = dict(headers or {})
+        headers.setdefault("Host", f"127.0.0.1:{self.port}")
+        headers.setdefault("Connection", "close")
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        try:
+            chunks: Iterable[Any] | None = None
+            if isinstance(body, str):
+                body = body.encode()
+            if isinstance(body, (bytes, bytearray)):
+                headers.setdefault("Content-Length", str(len(body)))
+            elif body is not None:
+                chunks, body = body, None
+                headers["Transfer-Encoding"] = "chunked"
+            head = f"{method} {quote(uri, safe='/?=&%:+,;@!$()*~')} HTTP/1.1\r\n"
+            head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+            writer.write(head.encode() + b"\r\n" + (body or b""))
+            if chunks is not None:
+                for chunk in chunks:
+                    data = chunk if isinstance(chunk, bytes) else str(chunk).encode()
+                    writer.write(b"%x\r\n%b\r\n" % (len(data), data))
+                writer.write(b"0\r\n\r\n")
+            await writer.drain()
+            return await read_response(reader)
+        finally:
+            writer.close()
+
+
+async def read_response(reader: asyncio.StreamReader) -> WireResponse:
+    response = WireResponse()
+    parser = httptools.HttpResponseParser(response)
+    while not response.complete:
+        data = await reader.read(65536)
+        if not data:
+            parser.feed_data(b"")  # lets a close-delimited body complete
+            break
+        try:
+            parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            break
+        if response.headers_complete and parser.get_status_code() == 101:
+            break
+    status = parser.get_status_code()
+    response.status = HTTPStatus(status)
+    if not response.complete:
+        response.body = b"".join(response._parts)
+    return response
+
+
+if pytest_asyncio is not None:
+
+    @pytest_asyncio.fixture
+    async def client(app: Roll) -> AsyncIterator[Client]:
+        app.loop = asyncio.get_running_loop()
+        await app.startup()
+        yield Client(app)
+        await app.shutdown()
+
+    @pytest_asyncio.fixture
+    async def liveclient(app: Roll) -> AsyncIterator[LiveClient]:
+        live = LiveClient(app)
+        await app.startup()
+        await live.start()
+        yield live
+        await live.stop()
+        await app.shutdown()
+
+
+__all__ = ["Client", "LiveClient", "Transport", "WireResponse", "encode_body", "pytest"]

@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+import pytest
+
+from roll import Roll
+
+
+@pytest.fixture
+def app() -> Roll:
+    return Roll()
