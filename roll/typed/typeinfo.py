@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, Optional, Union, get_args, get_origi
 from pydantic import BaseModel
 from typing_extensions import is_typeddict
 
-from .markers import MARKER_CLASSES, Marker
+from .markers import MARKER_CLASSES, Body, Depends, Marker, Source
 
 NoneType = type(None)
 
@@ -74,7 +74,7 @@ def split_optional(tp: Any) -> tuple[Any, bool]:
 def with_constraints(tp: Any, constraints: list[Any]) -> Any:
     if not constraints:
         return tp
-    return Annotated[(tp, *constraints)]  # type: ignore[valid-type]
+    return Annotated[(tp, *constraints)]
 
 
 def analyse(annotation: Any) -> TypeInfo:
@@ -84,7 +84,7 @@ def analyse(annotation: Any) -> TypeInfo:
     for item in metadata:
         if isinstance(item, type) and issubclass(item, MARKER_CLASSES):
             item = item()
-        if isinstance(item, MARKER_CLASSES):
+        if isinstance(item, (Source, Body, Depends)):
             markers.append(item)
         else:
             constraints.append(item)
