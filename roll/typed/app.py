@@ -6,7 +6,7 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, TypeVar
 
-from roll import Roll
+from roll import Request, Response, Roll
 
 from .dependencies import Singleton, kind_of
 from .endpoint import make_endpoint
@@ -27,17 +27,47 @@ class Registering:
     typed: bool | None = None
 
 
-def is_plain(handler: Callable[..., Any]) -> bool:
-    """A plain Roll handler: none of its parameters is annotated.
+REQUEST_LIKE = frozenset(("Request", "roll.Request"))
+RESPONSE_LIKE = frozenset(("Response", "roll.Response"))
+STR_LIKE = frozenset(("str", "Any", "typing.Any"))
 
-    Such handlers are registered untouched, `(request, response, **vars)`.
-    Pass `typed=True` / `typed=False` to `route()` to decide explicitly.
+
+def is_plain(handler: Callable[..., Any]) -> bool:
+    """A plain Roll handler, registered untouched.
+
+    It takes `request` and `response` (or `ws`) first, by those names or
+    annotated `Request` / `Response`; its other parameters (URL values) are
+    unannotated or `str`, with no marker; its return annotation is absent or
+    None. Pass `typed=True` / `typed=False` to `route()` to decide explicitly.
     """
     try:
-        parameters = inspect.signature(handler).parameters.values()
+        signature = inspect.signature(handler)
     except (TypeError, ValueError):
         return True
-    return all(param.annotation is param.empty for param in parameters)
+    params = list(signature.parameters.values())
+    if len(params) < 2:
+        return False
+    first, second, *others = params
+    if not (first.name == "request" or names(first.annotation, Request, REQUEST_LIKE)):
+        return False
+    if not (
+        second.name in ("response", "ws")
+        or names(second.annotation, Response, RESPONSE_LIKE)
+    ):
+        return False
+    for param in others:
+        if param.annotation is not param.empty and not names(param.annotation, str, STR_LIKE):
+            if param.annotation is not Any:
+                return False
+    returns = signature.return_annotation
+    return returns is signature.empty or returns is None or returns == "None"
+
+
+def names(annotation: Any, cls: Any, spellings: frozenset[str]) -> bool:
+    """`annotation` is `cls`, or its name when annotations are strings."""
+    if isinstance(annotation, str):
+        return annotation in spellings
+    return annotation is cls or (isinstance(annotation, type) and isinstance(cls, type) and issubclass(annotation, cls))
 
 
 class TypedRoll(Roll):
