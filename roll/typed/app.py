@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, TypeVar
 
@@ -25,6 +26,7 @@ class Registering:
     lazy_body: bool
     extras: dict[str, Any] = field(default_factory=dict)
     typed: bool | None = None
+    localns: dict[str, Any] | None = None
 
 
 REQUEST_LIKE = frozenset(("Request", "roll.Request"))
@@ -96,7 +98,7 @@ class TypedRoll(Roll):
         """
         registration = Provided(factory)
         if singleton:
-            plan = plan_singleton(factory, self.providers)
+            plan = plan_singleton(factory, self.providers, dict(sys._getframe(1).f_locals))
             registration.singleton = Singleton(factory, plan, kind_of(factory))
         self.providers[tp] = registration
 
@@ -119,7 +121,8 @@ class TypedRoll(Roll):
 
         def typed_register(view: View) -> View:
             previous = self._registering
-            self._registering = Registering(path, protocol, lazy_body, extras, typed)
+            localns = dict(sys._getframe(1).f_locals)
+            self._registering = Registering(path, protocol, lazy_body, extras, typed, localns)
             try:
                 return register(view)
             finally:
@@ -162,7 +165,7 @@ class TypedRoll(Roll):
             return handler
         websocket = context.protocol == "websocket"
         route = RouteInfo(context.path, frozenset() if websocket else methods, context.protocol)
-        plan = plan_handler(handler, route, self.providers)
+        plan = plan_handler(handler, route, self.providers, context.localns)
         status = context.extras.get("status")
         endpoint = make_endpoint(
             handler,

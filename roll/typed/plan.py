@@ -90,6 +90,7 @@ class Analysis:
     bodies: list[BodyUse] = field(default_factory=list)
     dependencies: dict[Any, Dependency] = field(default_factory=dict)
     stack: list[Any] = field(default_factory=list)
+    localns: dict[str, Any] | None = None  # the registering frame's locals
 
     def fail(self, parameter: str | None, reason: str, owner: str | None = None) -> RouteDefinitionError:
         if owner and owner != self.handler:
@@ -121,7 +122,7 @@ def signature_of(func: Callable[..., Any], analysis: Analysis, owner: str) -> tu
         if inspect.isclass(func):
             target = func.__init__
     try:
-        hints = get_type_hints(target, include_extras=True)
+        hints = get_type_hints(target, localns=analysis.localns, include_extras=True)
     except Exception as error:
         raise analysis.fail(None, f"cannot resolve the annotations of {owner}: {error!r}", owner) from None
     return signature, hints
@@ -341,15 +342,26 @@ def check_placeholders(analysis: Analysis) -> None:
 
 
 def plan_handler(
-    handler: Callable[..., Any], route: RouteInfo, providers: dict[Any, Provided]
+    handler: Callable[..., Any],
+    route: RouteInfo,
+    providers: dict[Any, Provided],
+    localns: dict[str, Any] | None = None,
 ) -> Plan:
-    """The plan of a route handler; raises RouteDefinitionError on any mistake."""
-    analysis = Analysis(route, qualname(handler), providers)
+    """The plan of a route handler; raises RouteDefinitionError on any mistake.
+
+    `localns` resolves string annotations (`from __future__ import
+    annotations`) naming objects local to the function that registers."""
+    analysis = Analysis(route, qualname(handler), providers, localns=localns)
     plan = build_plan(handler, analysis)
     check_placeholders(analysis)
     return replace(plan, reads_body=bool(analysis.bodies))
 
 
-def plan_singleton(factory: Callable[..., Any], providers: dict[Any, Provided]) -> Plan:
-    analysis = Analysis(RouteInfo("<app>", frozenset(), app_scope=True), qualname(factory), providers)
+def plan_singleton(
+    factory: Callable[..., Any],
+    providers: dict[Any, Provided],
+    localns: dict[str, Any] | None = None,
+) -> Plan:
+    route = RouteInfo("<app>", frozenset(), app_scope=True)
+    analysis = Analysis(route, qualname(factory), providers, localns=localns)
     return build_plan(factory, analysis)
