@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from roll import HttpError, Request, Response
 from roll.testing import Client
-from roll.typed import Cookie, Header, InvalidRequest, TypedRoll
+from roll.typed import Cookie, Header, InvalidRequest, Problem, TypedRoll
 
 
 class Item(BaseModel):
@@ -144,7 +144,7 @@ async def test_bad_bodies_are_400_never_500(client: Client, body: bytes, content
 
 
 def test_problems_are_deduplicated() -> None:
-    problem = {"location": "body", "name": "form", "message": "Unparsable"}
-    error = InvalidRequest([problem, problem])  # type: ignore[list-item]
+    problem: Problem = {"location": "body", "name": "form", "message": "Unparsable"}
+    error = InvalidRequest([problem, problem])
     assert error.problems == [problem]
     assert json.loads(error.message) == {"errors": [problem]}

@@ -168,7 +168,8 @@ def fake_request(app: Roll, path: str, query_string: str, headers: dict[str, str
 
 async def test_websocket_handler(app: TypedRoll) -> None:
     payload, vars = app.routes.match("/ws/lobby")
-    assert payload is not None and payload["protocol"] == "websocket"
+    assert payload is not None and vars is not None
+    assert payload["protocol"] == "websocket"
     handler = payload["GET"]
     ws = FakeWebSocket(["hi"])
     request = fake_request(app, "/ws/lobby", "name=ann", {"USER-AGENT": "test"})
@@ -180,7 +181,7 @@ async def test_websocket_invalid_input(app: TypedRoll) -> None:
     from roll.typed import InvalidRequest
 
     payload, vars = app.routes.match("/ws/lobby")
-    assert payload is not None
+    assert payload is not None and vars is not None
     ws = FakeWebSocket(["hi"])
     with pytest.raises(InvalidRequest) as info:
         await payload["GET"](fake_request(app, "/ws/lobby", "", {}), ws, **vars)
