@@ -25,23 +25,33 @@ class Rejected(ValueError):
     """A value that does not convert; its argument is the client message."""
 
 
+BOOLEANS: dict[str, bool | None] = {
+    **dict.fromkeys(TRUE_STRINGS, True),
+    **dict.fromkeys(FALSE_STRINGS, False),
+    **dict.fromkeys(NONE_STRINGS, None),
+}
+STRICT_BOOLEANS: dict[str, bool] = {
+    **dict.fromkeys(TRUE_STRINGS, True),
+    **dict.fromkeys(FALSE_STRINGS, False),
+}
+
+
 def to_bool(value: str) -> bool | None:
     """The core's boolean rule, None included."""
-    lowered = value.lower()
-    if lowered in TRUE_STRINGS:
-        return True
-    if lowered in FALSE_STRINGS:
-        return False
-    if lowered in NONE_STRINGS:
-        return None
-    raise Rejected("Input should be a valid boolean")
+    try:
+        return BOOLEANS[value.lower()]
+    except KeyError:
+        raise Rejected("Input should be a valid boolean") from None
 
 
 def strict_bool(value: str) -> bool:
-    result = to_bool(value)
-    if result is None:
-        raise Rejected("Input should be a valid boolean, not null")
-    return result
+    """The core's rule for a `bool` that cannot be None."""
+    try:
+        return STRICT_BOOLEANS[value.lower()]
+    except KeyError:
+        if value.lower() in NONE_STRINGS:
+            raise Rejected("Input should be a valid boolean, not null") from None
+        raise Rejected("Input should be a valid boolean") from None
 
 
 def describe(error: ValidationError) -> str:
