@@ -38,7 +38,10 @@ async def test_create_and_list_items(client: Client) -> None:
     await add(client, 1, "boots", 80, ["feet"])
     await add(client, 1, "cap", 5, ["head"])
     await add(client, 2, "elsewhere", 1)
-    names = lambda body: [item["name"] for item in load(body)]  # noqa: E731
+
+    def names(body: bytes) -> list[str]:
+        return [item["name"] for item in load(body)]
+
     assert names((await client.get("/shops/1/items")).body) == ["boots", "cap", "hat"]
     assert names((await client.get("/shops/1/items?sort=price")).body) == ["cap", "hat", "boots"]
     assert names((await client.get("/shops/1/items?tag=head")).body) == ["cap", "hat"]
