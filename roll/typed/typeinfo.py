@@ -114,8 +114,12 @@ def analyse(annotation: Any) -> TypeInfo:
 
 
 def is_scalar(tp: Any) -> bool:
-    if get_origin(tp) is Literal:
+    """A type read from one string: SCALARS, Literal, or a union of them."""
+    origin = get_origin(tp)
+    if origin is Literal:
         return True
+    if origin is Union or origin is types.UnionType:
+        return all(is_scalar(arg) for arg in get_args(tp))
     return isinstance(tp, type) and issubclass(tp, SCALARS)
 
 

@@ -31,7 +31,7 @@ class Level(enum.IntEnum):
 
 
 def echo(value: Any) -> Any:
-    if isinstance(value, (datetime.date, uuid.UUID, Decimal)):
+    if isinstance(value, (datetime.date, datetime.time, uuid.UUID, Decimal)):
         return [type(value).__name__, str(value)]
     if isinstance(value, enum.Enum):
         return [type(value).__name__, value.value]
@@ -64,6 +64,8 @@ def app() -> TypedRoll:
     add("/intliteral", Literal[1, 2])
     add("/date", datetime.date)
     add("/datetime", datetime.datetime)
+    add("/time", datetime.time)
+    add("/union", int | Literal["all"])
     add("/optional", int | None)
     add("/optional-default", Optional[int], 5)
     add("/list", list[int])
@@ -126,6 +128,9 @@ async def error(client: Client, url: str) -> str:
         ("/intliteral?v=2", ["int", 2]),
         ("/date?v=2024-02-29", ["date", "2024-02-29"]),
         ("/datetime?v=2024-02-29T10:20:30", ["datetime", "2024-02-29 10:20:30"]),
+        ("/time?v=10:30", ["time", "10:30:00"]),
+        ("/union?v=3", ["int", 3]),
+        ("/union?v=all", ["str", "all"]),
         ("/optional?v=3", ["int", 3]),
         ("/optional", ["NoneType", None]),
         ("/optional?v=", ["NoneType", None]),
@@ -163,6 +168,8 @@ async def test_valid(client: Client, url: str, expected: Any) -> None:
         ("/intliteral?v=3", "'1' or '2'"),
         ("/date?v=2024-02-30", "date"),
         ("/datetime?v=yesterday", "datetime"),
+        ("/time?v=25:00", "time"),
+        ("/union?v=some", "integer"),
         ("/optional?v=x", "valid integer"),
         ("/list?v=1&v=x", "Item 1: Input should be a valid integer"),
         ("/list", "Field required"),
