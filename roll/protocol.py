@@ -144,12 +144,17 @@ class HTTPProtocol(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         request = self.request
         request.method = self.parser.get_method().decode()
-        self.keep_alive = self.parser.should_keep_alive()
+        keep_alive = self.parser.should_keep_alive()
         self.app.lookup(request)
         if self.parser.should_upgrade():
-            return  # `data_received` hands the connection over once the parser stops.
+            if request.method != "CONNECT":
+                self.keep_alive = keep_alive
+                return  # `data_received` hands the connection over once the parser stops.
+            keep_alive = False  # no tunnelling: answered as a plain request, then closed
         assert self.loop is not None
-        self.task = self.loop.create_task(self.handle(request, self.response, self.task))
+        self.task = self.loop.create_task(
+            self.handle(request, self.response, self.task, keep_alive)
+        )
 
     def on_body(self, data: bytes) -> None:
         if self.request.feed(data) and not self._reading_paused:
@@ -169,32 +174,55 @@ class HTTPProtocol(asyncio.Protocol):
     # Request handling
 
     async def handle(
-        self, request: Request, response: Response, previous: asyncio.Task[None] | None
+        self,
+        request: Request,
+        response: Response,
+        previous: asyncio.Task[None] | None,
+        keep_alive: bool = True,
     ) -> None:
         await self.app(request, response)
         if previous is not None and not previous.done():
             await previous  # pipelined requests are answered in order
+        if not keep_alive:
+            # Only now: a pipelined `Connection: close` must not cut earlier responses.
+            self.keep_alive = False
         await self.write(request, response)
 
     def on_parse_error(self, error: Exception) -> None:
         self._failed = True
-        self.keep_alive = False
-        if self.request is None or self.request.method is not None:
+        message = f"Unparsable request: {error}"
+        assert self.loop is not None
+        request = self.request
+        if request is not None and request.method is not None and not request._complete:
+            # Broken body: the request's own task answers it (if not done yet), then we close.
+            request.fail(HttpError(HTTPStatus.BAD_REQUEST, message))
+            self.task = self.loop.create_task(self._answer_error(None, None, self.task))
+            return
+        if request is None or request.method is not None:
             self.on_message_begin()
         self.response.status = HTTPStatus.BAD_REQUEST
-        self.response.body = f"Unparsable request: {error}"
-        assert self.loop is not None
+        self.response.body = message
         self.task = self.loop.create_task(self._answer_error(self.request, self.response, self.task))
 
     async def _answer_error(
-        self, request: Request, response: Response, previous: asyncio.Task[None] | None
+        self,
+        request: Request | None,
+        response: Response | None,
+        previous: asyncio.Task[None] | None,
     ) -> None:
         if previous is not None and not previous.done():
-            await previous
-        await self.write(request, response)
+            await previous  # earlier pipelined responses go out first
+        self.keep_alive = False
+        if response is None:
+            self.close()
+        else:
+            await self.write(request, response)
 
     def on_upgrade(self, data: bytes) -> None:
         request, response = self.request, self.response
+        if request.method == "CONNECT":
+            self._failed = True  # its task answers; what follows the head is not HTTP
+            return
         payload = request.route.payload
         if (
             request.headers.get("UPGRADE", "").lower() != "websocket"

@@ -29,6 +29,9 @@ class Route(NamedTuple):
 
 NO_ROUTE = Route(None, {})
 
+# `request.json` not parsed yet (None is a valid JSON value, so it cannot mark that).
+UNPARSED: Any = object()
+
 
 class ClientDisconnected(HttpError):
     """The client went away before sending the whole body."""
@@ -87,7 +90,7 @@ class Request(dict[str, Any]):
         self._query: Query | None = None
         self._form: Form | None = None
         self._files: Files | None = None
-        self._json: Any = None
+        self._json: Any = UNPARSED
         self._cookies: dict[str, str] | None = None
 
     # Dict subclasses compare by content; a request is only equal to itself.
@@ -151,7 +154,7 @@ class Request(dict[str, Any]):
 
     @property
     def json(self) -> Any:
-        if self._json is None:
+        if self._json is UNPARSED:
             try:
                 self._json = pydantic_core.from_json(self.body)
             except ValueError:

@@ -301,6 +301,11 @@ async def read_response(reader: asyncio.StreamReader) -> WireResponse:
             parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             break
+        except httptools.HttpParserError:
+            # A 101 without `Connection: upgrade` makes the parser pause with a plain error.
+            if response.headers_complete and parser.get_status_code() == 101:
+                break
+            raise
         if response.headers_complete and parser.get_status_code() == 101:
             break
     status = parser.get_status_code()
