@@ -218,13 +218,8 @@ async def legacy(request, response, name):  # type: ignore[no-untyped-def]
 @app.route("/ws/shops/{shop_id}", protocol="websocket")
 async def shop_feed(ws: WebSocket, shop_id: int, name: Annotated[str, Query()] = "anon") -> None:
     await ws.send(f"{name} watches shop {shop_id}")
-    async for _ in aiter_messages(ws):
-        pass
-
-
-async def aiter_messages(ws: WebSocket) -> AsyncIterator[str | bytes]:
-    while True:
-        yield await ws.recv()
+    async for message in ws:
+        await ws.send(f"{name}@{shop_id}: {message!r}")
 
 
 async def serve(host: str = "127.0.0.1", port: int = 3580) -> None:

@@ -9,7 +9,7 @@ from typing import Any, Callable, get_type_hints
 
 from pydantic import TypeAdapter
 
-from roll import Request, Response
+from roll import Request, Response, WSProtocol
 
 from . import extractors as ex
 from .converters import converter_for
@@ -171,13 +171,14 @@ def resolve_parameter(
     if marker is None:
         if is_subclass(base, Request) or (unannotated and name in REQUEST_NAMES):
             return request_only(analysis, name, owner, ex.take_request)
-        if route.websocket and (base is WebSocket or (unannotated and name in WEBSOCKET_NAMES)):
+        is_websocket = base is WebSocket or is_subclass(base, WSProtocol)
+        if route.websocket and (is_websocket or (unannotated and name in WEBSOCKET_NAMES)):
             return ex.take_response
         if is_subclass(base, Response) or (unannotated and name in RESPONSE_NAMES):
             if route.websocket:
                 raise analysis.fail(name, "a websocket handler has no response", owner)
             return request_only(analysis, name, owner, ex.take_response)
-        if base is WebSocket:
+        if is_websocket:
             raise analysis.fail(name, "a WebSocket parameter needs a websocket route", owner)
 
     if isinstance(marker, Depends):

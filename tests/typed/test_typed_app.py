@@ -8,9 +8,13 @@ from typing import Any
 
 import pytest
 
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed as ClientClosed
+
 from examples.typed_app import app as typed_app
+from roll import WSProtocol
 from roll.testing import Client, LiveClient
-from roll.typed import TypedRoll
+from roll.typed import TypedRoll, WebSocket
 
 ANN = {"Authorization": "Bearer ann"}
 
@@ -171,3 +175,25 @@ async def test_live(liveclient: LiveClient) -> None:
     response = await liveclient.query("GET", "/shops/1/items?page=0")
     assert response.status == HTTPStatus.BAD_REQUEST
     assert load(response.body)["errors"][0]["name"] == "page"
+
+
+async def test_websocket(liveclient: LiveClient) -> None:
+    async with connect(f"{liveclient.wsl}/ws/shops/7?name=ann") as ws:
+        assert await ws.recv() == "ann watches shop 7"
+        await ws.send("hello")
+        assert await ws.recv() == "ann@7: 'hello'"
+
+
+async def test_websocket_invalid_input(liveclient: LiveClient) -> None:
+    async with connect(f"{liveclient.wsl}/ws/shops/seven") as ws:
+        with pytest.raises(ClientClosed) as info:
+            await ws.recv()
+    assert info.value.rcvd is not None and info.value.rcvd.code == 1011
+
+
+def as_websocket(ws: WSProtocol) -> WebSocket:
+    return ws  # mypy checks that the core's websocket matches the Protocol
+
+
+def test_the_core_websocket_is_a_websocket() -> None:
+    assert issubclass(WSProtocol, WebSocket)
