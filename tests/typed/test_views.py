@@ -218,3 +218,22 @@ async def test_live(liveclient: LiveClient) -> None:
     assert json.loads(response.body)["id"] == 9
     response = await liveclient.query("GET", "/items/nine")
     assert response.status == HTTPStatus.BAD_REQUEST
+
+
+async def test_extensions_see_the_typed_view() -> None:
+    from roll.extensions import cors, named_url
+
+    app = TypedRoll()
+    url_for = named_url(app)
+    cors(app, origin="https://example.org")
+
+    async def item(item_id: int, verbose: bool = False) -> int:
+        return item_id
+
+    app.route("/items/{item_id}")(item)
+    app.route("/things/{item_id}", name="thing")(item)
+    assert url_for("item", item_id=3) == "/items/3"
+    assert url_for("thing", item_id=4) == "/things/4"
+    response = await Client(app).get("/items/5")
+    assert response.body == b"5"
+    assert response.headers["Access-Control-Allow-Origin"] == "https://example.org"
