@@ -227,3 +227,30 @@ async def test_local_models_with_future_annotations() -> None:
         return n
 
     assert (await Client(app).post("/", {"value": 21})).body == b"42"
+
+
+class Pager:
+    def __init__(self, page: int = 1, size: int = 10) -> None:
+        self.page, self.size = page, size
+
+
+class Prefixer:
+    def __call__(self, prefix: Annotated[str, Header(alias="X-Prefix")] = "") -> str:
+        return prefix
+
+
+async def test_classes_and_callable_instances_as_providers() -> None:
+    app = TypedRoll()
+
+    @app.route("/")
+    async def view(
+        pager: Annotated[Pager, Depends(Pager)],
+        prefix: Annotated[str, Depends(Prefixer())],
+    ) -> str:
+        return f"{prefix}{pager.page}/{pager.size}"
+
+    client = Client(app)
+    response = await client.get("/?page=2&size=5", headers={"X-Prefix": ">"})
+    assert response.body == b">2/5"
+    bad = await client.get("/?page=two")
+    assert json.loads(bad.body)["errors"][0]["name"] == "page"
