@@ -1,12 +1,12 @@
 """Typed handlers against the same endpoints hand-written on the plain core.
 
-    .venv/bin/python -m bench.typed_vs_plain [--seconds 10] [--rounds 5]
+    .venv/bin/python -m bench.typed_vs_plain [--seconds 10] [--rounds 20]
 
 Each request goes through the whole server side in process: a protocol
 parses the raw bytes (httptools), routes, runs the handler and writes the
 response to a fake transport. No socket, so the client costs nothing and the
-figures compare the server's work only. Prints requests/s (best of short interleaved rounds, in CPU time) and
-the typed/plain ratios for:
+figures compare the server's work only. Prints requests/s (best of short
+interleaved rounds, in CPU time) and the typed/plain ratios for:
 
 - `scalars`: one int URL value, one int query value, one bool query value;
 - `json`: a pydantic model from a JSON body, hand-written as

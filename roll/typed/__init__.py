@@ -1,10 +1,10 @@
 """roll.typed: handlers with typed, validated parameters, resolved at registration.
 
-    app = TypedRoll()
+app = TypedRoll()
 
-    @app.route("/shops/{shop_id}/items", methods=["POST"], status=201)
-    async def add_item(shop_id: int, item: Item, dry_run: bool = False) -> Item:
-        ...
+@app.route("/shops/{shop_id}/items", methods=["POST"], status=201)
+async def add_item(shop_id: int, item: Item, dry_run: bool = False) -> Item:
+    ...
 """
 
 from .app import TypedRoll, is_plain

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import inspect
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, TypeVar
 
 from roll import Request, Response, Roll
 
@@ -52,10 +53,7 @@ def is_plain(handler: Callable[..., Any]) -> bool:
     first, second, *others = params
     if not (first.name == "request" or names(first.annotation, Request, REQUEST_LIKE)):
         return False
-    if not (
-        second.name in ("response", "ws")
-        or names(second.annotation, Response, RESPONSE_LIKE)
-    ):
+    if not (second.name in ("response", "ws") or names(second.annotation, Response, RESPONSE_LIKE)):
         return False
     for param in others:
         if param.annotation is not param.empty and not names(param.annotation, str, STR_LIKE):
@@ -69,7 +67,9 @@ def names(annotation: Any, cls: Any, spellings: frozenset[str]) -> bool:
     """`annotation` is `cls`, or its name when annotations are strings."""
     if isinstance(annotation, str):
         return annotation in spellings
-    return annotation is cls or (isinstance(annotation, type) and isinstance(cls, type) and issubclass(annotation, cls))
+    return annotation is cls or (
+        isinstance(annotation, type) and isinstance(cls, type) and issubclass(annotation, cls)
+    )
 
 
 class TypedRoll(Roll):
@@ -85,9 +85,7 @@ class TypedRoll(Roll):
         self.providers: dict[Any, Provided] = {}
         self._registering: Registering | None = None
 
-    def provide(
-        self, tp: type[T], factory: Callable[..., Any], *, singleton: bool = False
-    ) -> None:
+    def provide(self, tp: type[T], factory: Callable[..., Any], *, singleton: bool = False) -> None:
         """Resolve parameters annotated with `tp` by calling `factory`.
 
         The factory's own parameters are resolved like a handler's; it may be

@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from .errors import Invalid, Problem
 
@@ -34,8 +35,8 @@ class Kind(Enum):
 
 def kind_of(provider: Callable[..., Any]) -> Kind:
     target = inspect.unwrap(provider)
-    if not inspect.isfunction(target) and not inspect.ismethod(target):
-        target = getattr(target, "__call__", target)
+    if not (inspect.isfunction(target) or inspect.ismethod(target) or inspect.isclass(target)):
+        target = type(target).__call__  # a callable instance
     if inspect.isasyncgenfunction(target):
         return Kind.ASYNC_GENERATOR
     if inspect.isgeneratorfunction(target):

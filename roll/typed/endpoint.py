@@ -7,7 +7,8 @@ a plan without dependencies, runs a flat loop over pre-bound extractors.
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, NoReturn
+from collections.abc import Awaitable, Callable
+from typing import Any, NoReturn
 
 from .dependencies import Scope, resolve
 from .errors import JSON_CONTENT_TYPE, Invalid, InvalidRequest, Problem

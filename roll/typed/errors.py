@@ -63,9 +63,7 @@ class InvalidRequest(HttpError):
 class RouteDefinitionError(TypeError):
     """A handler that cannot be resolved, found when the route is registered."""
 
-    def __init__(
-        self, route: str, handler: str, parameter: str | None, reason: str
-    ) -> None:
+    def __init__(self, route: str, handler: str, parameter: str | None, reason: str) -> None:
         self.route = route
         self.handler = handler
         self.parameter = parameter

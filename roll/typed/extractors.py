@@ -7,8 +7,9 @@ extractor raises `Invalid` (carrying its problems) when the input is wrong.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Mapping
 from operator import attrgetter
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -51,9 +52,7 @@ def fallback(location: str, name: str, default: Any, optional: bool) -> Callable
     return missing
 
 
-def converted(
-    location: str, name: str, conv: Converter, optional: bool
-) -> Callable[[str], Any]:
+def converted(location: str, name: str, conv: Converter, optional: bool) -> Callable[[str], Any]:
     """`text -> value` raising Invalid; Optional non-str types take '' as None."""
     convert, message = conv.convert, conv.message
     if convert is None:
@@ -263,9 +262,7 @@ def json_body(name: str, adapter: TypeAdapter[Any], default: Any, optional: bool
             return missing()
         content_type = request.content_type
         if content_type and not is_json(content_type):
-            raise invalid(
-                "body", name, f"Expected a JSON body, got Content-Type {content_type!r}"
-            )
+            raise invalid("body", name, f"Expected a JSON body, got Content-Type {content_type!r}")
         try:
             return validate(body)
         except ValidationError as error:

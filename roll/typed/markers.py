@@ -8,8 +8,9 @@ A marker class may also be used bare (`Annotated[int, Query]`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True, slots=True)

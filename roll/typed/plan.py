@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, get_type_hints
+from typing import Any, get_type_hints
 
 from pydantic import TypeAdapter
 
@@ -24,6 +25,7 @@ BODY_LESS_METHODS = frozenset(("GET", "HEAD"))
 REQUEST_NAMES = frozenset(("request", "req"))
 RESPONSE_NAMES = frozenset(("response", "resp"))
 WEBSOCKET_NAMES = frozenset(("ws", "websocket"))
+BODY_NAMES = {"json": "JSON", "form": "form", "file": "file (multipart)"}
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,9 @@ class Analysis:
     stack: list[Any] = field(default_factory=list)
     localns: dict[str, Any] | None = None  # the registering frame's locals
 
-    def fail(self, parameter: str | None, reason: str, owner: str | None = None) -> RouteDefinitionError:
+    def fail(
+        self, parameter: str | None, reason: str, owner: str | None = None
+    ) -> RouteDefinitionError:
         if owner and owner != self.handler:
             reason = f"{reason} (in provider {owner})"
         return RouteDefinitionError(self.route.path, self.handler, parameter, reason)
@@ -111,20 +115,24 @@ def qualname(func: Any) -> str:
     return getattr(func, "__qualname__", None) or repr(func)
 
 
-def signature_of(func: Callable[..., Any], analysis: Analysis, owner: str) -> tuple[inspect.Signature, dict[str, Any]]:
+def signature_of(
+    func: Callable[..., Any], analysis: Analysis, owner: str
+) -> tuple[inspect.Signature, dict[str, Any]]:
     try:
         signature = inspect.signature(func)
     except (TypeError, ValueError) as error:
         raise analysis.fail(None, f"cannot read the signature of {owner}: {error}") from None
     target = inspect.unwrap(func)
-    if not inspect.isfunction(target) and not inspect.ismethod(target):
-        target = getattr(target, "__call__", target)  # a callable instance or class
-        if inspect.isclass(func):
-            target = func.__init__
+    if inspect.isclass(target):
+        target = target.__init__
+    elif not (inspect.isfunction(target) or inspect.ismethod(target)):
+        target = type(target).__call__  # a callable instance
     try:
         hints = get_type_hints(target, localns=analysis.localns, include_extras=True)
     except Exception as error:
-        raise analysis.fail(None, f"cannot resolve the annotations of {owner}: {error!r}", owner) from None
+        raise analysis.fail(
+            None, f"cannot resolve the annotations of {owner}: {error!r}", owner
+        ) from None
     return signature, hints
 
 
@@ -151,7 +159,9 @@ def build_plan(func: Callable[..., Any], analysis: Analysis) -> Plan:
             items.append((param.name, resolved))
     extra_vars: tuple[str, ...] = ()
     if extra:
-        extra_vars = tuple(name for name in analysis.route.placeholders if name not in analysis.used_vars)
+        extra_vars = tuple(
+            name for name in analysis.route.placeholders if name not in analysis.used_vars
+        )
         analysis.used_vars.update(extra_vars)
     return Plan(tuple(items), tuple(dependencies), extra_vars)
 
@@ -203,16 +213,22 @@ def resolve_parameter(
                 owner,
             )
     if route.app_scope:
-        raise analysis.fail(name, "an app-level (singleton) provider cannot read the request", owner)
+        raise analysis.fail(
+            name, "an app-level (singleton) provider cannot read the request", owner
+        )
     if isinstance(marker, Body):
         return body(name, info, default, analysis, owner)
     assert isinstance(marker, Source)
     return source(name, marker, info, default, analysis, owner)
 
 
-def request_only(analysis: Analysis, name: str, owner: str, extractor: ex.Extractor) -> ex.Extractor:
+def request_only(
+    analysis: Analysis, name: str, owner: str, extractor: ex.Extractor
+) -> ex.Extractor:
     if analysis.route.app_scope:
-        raise analysis.fail(name, "an app-level (singleton) provider cannot read the request", owner)
+        raise analysis.fail(
+            name, "an app-level (singleton) provider cannot read the request", owner
+        )
     return extractor
 
 
@@ -232,13 +248,17 @@ def source(
     base = info.base
     if isinstance(marker, File):
         if base is not UploadFile:
-            raise analysis.fail(name, "a File parameter must be an UploadFile, optional or a list", owner)
+            raise analysis.fail(
+                name, "a File parameter must be an UploadFile, optional or a list", owner
+            )
         use_body(analysis, "file", name, owner)
         return ex.file_value(key, default, info.optional, info.many)
     if base is UploadFile:
         raise analysis.fail(name, "an UploadFile comes from a File source", owner)
     if not is_scalar(base):
-        raise analysis.fail(name, f"a {marker.location} value must be a scalar type, not {display(base)}", owner)
+        raise analysis.fail(
+            name, f"a {marker.location} value must be a scalar type, not {display(base)}", owner
+        )
     conv = converter_for(info)
     if isinstance(marker, Path):
         if key not in route.placeholders:
@@ -282,7 +302,9 @@ def body(name: str, info: TypeInfo, default: Any, analysis: Analysis, owner: str
     try:
         adapter: TypeAdapter[Any] = TypeAdapter(info.annotation)
     except Exception as error:
-        raise analysis.fail(name, f"pydantic cannot validate {display(info.annotation)}: {error}", owner) from None
+        raise analysis.fail(
+            name, f"pydantic cannot validate {display(info.annotation)}: {error}", owner
+        ) from None
     return ex.json_body(name, adapter, default, info.optional)
 
 
@@ -293,19 +315,26 @@ def use_body(analysis: Analysis, kind: str, name: str, owner: str) -> None:
         raise analysis.fail(name, "a websocket route has no request body", owner)
     if route.methods and route.methods <= BODY_LESS_METHODS:
         raise analysis.fail(
-            name, f"a body parameter on a route accepting only {', '.join(sorted(route.methods))}", owner
+            name,
+            f"a body parameter on a route accepting only {', '.join(sorted(route.methods))}",
+            owner,
         )
     for other in analysis.bodies:
         if kind == "json" or other.kind == "json":
             if kind != other.kind:
-                reason = f"a JSON body conflicts with the {other.kind if kind == 'json' else kind} body of {other.where if kind == 'json' else where}"
+                reason = (
+                    f"a {BODY_NAMES[kind]} body conflicts with the"
+                    f" {BODY_NAMES[other.kind]} body of {other.where}"
+                )
             else:
                 reason = f"two JSON body parameters ({other.where} and {where})"
             raise analysis.fail(name, reason, owner)
     analysis.bodies.append(BodyUse(kind, where))
 
 
-def dependency(provider: Callable[..., Any], name: str, analysis: Analysis, owner: str) -> Dependency:
+def dependency(
+    provider: Callable[..., Any], name: str, analysis: Analysis, owner: str
+) -> Dependency:
     if not callable(provider):
         raise analysis.fail(name, f"Depends needs a callable, got {provider!r}", owner)
     known = analysis.dependencies.get(provider)

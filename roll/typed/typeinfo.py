@@ -129,6 +129,4 @@ def is_model(tp: Any) -> bool:
         tp = get_origin(tp)
     if not isinstance(tp, type):
         return False
-    return (
-        issubclass(tp, BaseModel) or dataclasses.is_dataclass(tp) or is_typeddict(tp)
-    )
+    return issubclass(tp, BaseModel) or dataclasses.is_dataclass(tp) or is_typeddict(tp)

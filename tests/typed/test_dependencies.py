@@ -44,9 +44,7 @@ def app(events: list[str]) -> TypedRoll:
         counter["calls"] += 1
         return authorization.removeprefix("Bearer ")
 
-    async def current_user(
-        token: Annotated[str, Depends(token)], request: Request
-    ) -> User:
+    async def current_user(token: Annotated[str, Depends(token)], request: Request) -> User:
         if not token:
             raise HttpError(HTTPStatus.UNAUTHORIZED, "Who are you?")
         request["user"] = token
@@ -120,7 +118,14 @@ async def test_provider_raising_http_error(client: Client) -> None:
 async def test_generators_finished_after_success(client: Client, events: list[str]) -> None:
     response = await client.get("/tx/ok")
     assert response.body == b"done"
-    assert events == ["settings", "begin", "open cursor", "handler main cursor", "close cursor", "commit"]
+    assert events == [
+        "settings",
+        "begin",
+        "open cursor",
+        "handler main cursor",
+        "close cursor",
+        "commit",
+    ]
 
 
 async def test_generators_get_the_error(client: Client, events: list[str]) -> None:

@@ -49,9 +49,7 @@ def app() -> TypedRoll:
 
 
 async def test_every_problem_at_once(client: Client) -> None:
-    response = await client.post(
-        "/shops/abc/items?dry_run=perhaps", {"price": "free"}
-    )
+    response = await client.post("/shops/abc/items?dry_run=perhaps", {"price": "free"})
     assert response.status == HTTPStatus.BAD_REQUEST
     assert response.headers["Content-Type"] == "application/json; charset=utf-8"
     assert json.loads(response.body) == {

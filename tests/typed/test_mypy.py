@@ -12,7 +12,7 @@ mypy_api = pytest.importorskip("mypy.api")
 ROOT = Path(__file__).resolve().parents[2]
 
 WRONG_APP = textwrap.dedent(
-    '''\
+    """\
     from typing import Annotated
 
     from pydantic import BaseModel
@@ -35,7 +35,7 @@ WRONG_APP = textwrap.dedent(
     ) -> Item:
         label: str = item.name + token
         return Item(name=label + shop_id)
-    '''
+    """
 )
 WRONG_LINE = 22  # `shop_id` (an int) used as a str
 
@@ -73,4 +73,7 @@ def test_wrong_app_fails_on_the_line(cache: Path, tmp_path: Path) -> None:
     assert status == 1, output
     errors = [line for line in output.splitlines() if ": error:" in line]
     assert len(errors) == 1, output
-    assert f"wrong_app.py:{WRONG_LINE}: error: Unsupported operand types for + (\"str\" and \"int\")" in errors[0]
+    assert (
+        f'wrong_app.py:{WRONG_LINE}: error: Unsupported operand types for + ("str" and "int")'
+        in errors[0]
+    )

@@ -6,7 +6,6 @@ import pytest
 from pydantic import BaseModel
 
 from roll import Response
-
 from roll.typed import (
     Body,
     Cookie,
@@ -139,7 +138,7 @@ def test_json_and_file_conflict(app: TypedRoll) -> None:
 
     error = error_of(app, "/", view, methods=["POST"])
     assert error.parameter == "doc"
-    assert "conflicts" in str(error)
+    assert "a file (multipart) body conflicts with the JSON body of 'item'" in str(error)
 
 
 def test_form_and_file_together_are_fine(app: TypedRoll) -> None:

@@ -140,7 +140,9 @@ async def test_url_value_does_not_cast(client: Client) -> None:
     response = await client.get("/shops/abc/items/hat")
     assert response.status == HTTPStatus.BAD_REQUEST
     assert json.loads(response.body) == {
-        "errors": [{"location": "path", "name": "shop_id", "message": "Input should be a valid integer"}]
+        "errors": [
+            {"location": "path", "name": "shop_id", "message": "Input should be a valid integer"}
+        ]
     }
 
 
@@ -176,7 +178,9 @@ async def test_query_alias(client: Client) -> None:
 
 async def test_form_urlencoded(client: Client) -> None:
     client.content_type = "application/x-www-form-urlencoded"
-    response = await client.post("/form", [("name", "Ann"), ("age", "31"), ("tags", "a"), ("tags", "b")])
+    response = await client.post(
+        "/form", [("name", "Ann"), ("age", "31"), ("tags", "a"), ("tags", "b")]
+    )
     assert json.loads(response.body) == {"name": "Ann", "age": 31, "tags": ["a", "b"]}
 
 
@@ -245,7 +249,8 @@ async def test_several_files(client: Client) -> None:
     parts = []
     for content in ("one", "two"):
         parts.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="doc"; filename="{content}.txt"\r\n'
+            f"--{boundary}\r\n"
+            f'Content-Disposition: form-data; name="doc"; filename="{content}.txt"\r\n'
             f"Content-Type: text/plain\r\n\r\n{content}\r\n"
         )
     body = ("".join(parts) + f"--{boundary}--\r\n").encode()
@@ -290,7 +295,9 @@ async def test_json_explicit_body(client: Client) -> None:
 
 
 async def test_json_list_of_models(client: Client) -> None:
-    response = await client.post("/json/list", [{"name": "a", "price": 1}, {"name": "b", "price": 2}])
+    response = await client.post(
+        "/json/list", [{"name": "a", "price": 1}, {"name": "b", "price": 2}]
+    )
     assert response.body == b"2"
     bad = await client.post("/json/list", [{"name": "a", "price": 1}, {"name": "b"}])
     assert json.loads(bad.body)["errors"] == [
@@ -342,7 +349,11 @@ async def test_json_vendor_content_type(client: Client) -> None:
 async def test_headers(client: Client) -> None:
     response = await client.get(
         "/header",
-        headers={"User-Agent": "pytest", "X-Request-Id": "12", "Accept": "text/html, application/json"},
+        headers={
+            "User-Agent": "pytest",
+            "X-Request-Id": "12",
+            "Accept": "text/html, application/json",
+        },
     )
     assert json.loads(response.body) == {
         "ua": "pytest",
@@ -356,7 +367,11 @@ async def test_header_errors(client: Client) -> None:
     assert response.status == HTTPStatus.BAD_REQUEST
     assert json.loads(response.body)["errors"] == [
         {"location": "header", "name": "user-agent", "message": "Field required"},
-        {"location": "header", "name": "X-Request-Id", "message": "Input should be a valid integer"},
+        {
+            "location": "header",
+            "name": "X-Request-Id",
+            "message": "Input should be a valid integer",
+        },
     ]
 
 

@@ -7,7 +7,6 @@ from http import HTTPStatus
 from typing import Any
 
 import pytest
-
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed as ClientClosed
 
@@ -28,19 +27,21 @@ def load(body: bytes) -> Any:
     return json.loads(body)
 
 
-async def add(client: Client, shop_id: int, name: str, price: float, tags: list[str] = []) -> Any:
+async def add(
+    client: Client, shop_id: int, name: str, price: float, tags: tuple[str, ...] = ()
+) -> Any:
     response = await client.post(
-        f"/shops/{shop_id}/items", {"name": name, "price": price, "tags": tags}, headers=ANN
+        f"/shops/{shop_id}/items", {"name": name, "price": price, "tags": list(tags)}, headers=ANN
     )
     assert response.status == HTTPStatus.CREATED, response.body
     return load(response.body)
 
 
 async def test_create_and_list_items(client: Client) -> None:
-    hat = await add(client, 1, "hat", 12.5, ["head"])
+    hat = await add(client, 1, "hat", 12.5, ("head",))
     assert hat == {"name": "hat", "price": 12.5, "tags": ["head"], "id": 1, "shop_id": 1}
-    await add(client, 1, "boots", 80, ["feet"])
-    await add(client, 1, "cap", 5, ["head"])
+    await add(client, 1, "boots", 80, ("feet",))
+    await add(client, 1, "cap", 5, ("head",))
     await add(client, 2, "elsewhere", 1)
 
     def names(body: bytes) -> list[str]:

@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal, Optional
 import pytest
 from pydantic import Field
 
-from roll import HttpError, Query as CoreQuery
+from roll import HttpError
+from roll import Query as CoreQuery
 from roll.testing import Client
 from roll.typed import Form, TypedRoll
 from roll.typed.converters import converter_for, to_bool
@@ -121,7 +122,10 @@ async def error(client: Client, url: str) -> str:
         ("/optbool?v=null", ["NoneType", None]),
         ("/optbool?v=t", ["bool", True]),
         ("/decimal?v=3.10", ["Decimal", "3.10"]),
-        ("/uuid?v=12345678-1234-5678-1234-567812345678", ["UUID", "12345678-1234-5678-1234-567812345678"]),
+        (
+            "/uuid?v=12345678-1234-5678-1234-567812345678",
+            ["UUID", "12345678-1234-5678-1234-567812345678"],
+        ),
         ("/enum?v=blue", ["Color", "blue"]),
         ("/intenum?v=2", ["Level", 2]),
         ("/literal?v=desc", ["str", "desc"]),
@@ -189,7 +193,9 @@ async def test_invalid(client: Client, url: str, message: str) -> None:
 
 async def test_form_types(client: Client) -> None:
     client.content_type = "application/x-www-form-urlencoded"
-    response = await client.post("/form", [("when", "2020-01-02"), ("color", "red"), ("n", "1"), ("n", "2.5")])
+    response = await client.post(
+        "/form", [("when", "2020-01-02"), ("color", "red"), ("n", "1"), ("n", "2.5")]
+    )
     assert json.loads(response.body) == ["2020-01-02", "red", [1.0, 2.5]]
 
 
@@ -203,8 +209,29 @@ async def test_all_form_errors_at_once(client: Client) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["t", "T", "true", "True", "yes", "1", "on", "f", "false", "FALSE", "no", "0", "off",
-     "n", "none", "null", "NULL", "maybe", "", "2", "tru"],
+    [
+        "t",
+        "T",
+        "true",
+        "True",
+        "yes",
+        "1",
+        "on",
+        "f",
+        "false",
+        "FALSE",
+        "no",
+        "0",
+        "off",
+        "n",
+        "none",
+        "null",
+        "NULL",
+        "maybe",
+        "",
+        "2",
+        "tru",
+    ],
 )
 def test_bool_rule_matches_the_core(value: str) -> None:
     query = CoreQuery({"k": [value]})

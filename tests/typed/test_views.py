@@ -185,7 +185,9 @@ async def test_websocket_invalid_input(app: TypedRoll) -> None:
     ws = FakeWebSocket(["hi"])
     with pytest.raises(InvalidRequest) as info:
         await payload["GET"](fake_request(app, "/ws/lobby", "", {}), ws, **vars)
-    assert info.value.problems == [{"location": "query", "name": "name", "message": "Field required"}]
+    assert info.value.problems == [
+        {"location": "query", "name": "name", "message": "Field required"}
+    ]
     assert ws.sent == []
 
 
