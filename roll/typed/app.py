@@ -18,7 +18,7 @@ View = TypeVar("View")
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Registering:
     """The route being registered, seen by `collect_handlers`."""
 
@@ -28,6 +28,7 @@ class Registering:
     extras: dict[str, Any] = field(default_factory=dict)
     typed: bool | None = None
     localns: dict[str, Any] | None = None
+    collected: bool = False
 
 
 REQUEST_LIKE = frozenset(("Request", "roll.Request"))
@@ -120,11 +121,15 @@ class TypedRoll(Roll):
         def typed_register(view: View) -> View:
             previous = self._registering
             localns = dict(sys._getframe(1).f_locals)
-            self._registering = Registering(path, protocol, lazy_body, extras, typed, localns)
+            context = Registering(path, protocol, lazy_body, extras, typed, localns)
+            self._registering = context
             try:
-                return register(view)
+                registered = register(view)
             finally:
                 self._registering = previous
+            if not context.collected:  # pragma: no cover - a guard on the core
+                raise RuntimeError("Roll.route() did not call collect_handlers()")
+            return registered
 
         return typed_register
 
@@ -135,6 +140,7 @@ class TypedRoll(Roll):
         context = self._registering
         if context is None:
             return handlers
+        context.collected = True
         # One endpoint per distinct handler, knowing all its methods.
         groups: list[tuple[Callable[..., Awaitable[Any]], set[str]]] = []
         for method, handler in handlers.items():
