@@ -239,3 +239,22 @@ async def test_extensions_see_the_typed_view() -> None:
     response = await Client(app).get("/items/5")
     assert response.body == b"5"
     assert response.headers["Access-Control-Allow-Origin"] == "https://example.org"
+
+
+async def test_nothing_is_inspected_per_request(
+    app: TypedRoll, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import inspect
+    import typing
+
+    import roll.typed.plan
+
+    def forbidden(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("inspected at request time")
+
+    monkeypatch.setattr(inspect, "signature", forbidden)
+    monkeypatch.setattr(typing, "get_type_hints", forbidden)
+    monkeypatch.setattr(roll.typed.plan, "get_type_hints", forbidden)
+    assert (await client.get("/items/3")).status == HTTPStatus.OK
+    assert (await client.put("/items/4", {"name": "hat"})).body == b"4:hat"
+    assert (await client.get("/ws-less-route-missing")).status == HTTPStatus.NOT_FOUND
