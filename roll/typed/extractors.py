@@ -269,8 +269,3 @@ def json_body(name: str, adapter: TypeAdapter[Any], default: Any, optional: bool
             raise Invalid(validation_problems(name, error)) from None
 
     return extract
-
-
-def url_vars(names: tuple[str, ...]) -> Callable[[dict[str, str]], dict[str, str]]:
-    """For a handler taking `**kwargs`: the URL values no parameter claimed."""
-    return lambda vars: {name: vars[name] for name in names if name in vars}
