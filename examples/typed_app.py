@@ -1,16 +1,15 @@
 """A typed Roll app: every parameter source of `roll.typed` in one small shop.
 
-Run it with `python -m examples.typed_app` (http://127.0.0.1:3580), then try:
+Run it with `make run` (or `python -m examples.typed_app`) (http://127.0.0.1:3579), then try:
 
-    curl 'http://127.0.0.1:3580/shops/1/items?page=1&sort=price'
+    curl 'http://127.0.0.1:3579/shops/1/items?page=1&sort=price'
     curl -X POST -H 'Content-Type: application/json' -H 'Authorization: Bearer ann' \\
-         -d '{"name": "hat", "price": 12.5}' http://127.0.0.1:3580/shops/1/items
-    curl 'http://127.0.0.1:3580/shops/1/items?page=0&sort=size'     # a 400 listing both problems
+         -d '{"name": "hat", "price": 12.5}' http://127.0.0.1:3579/shops/1/items
+    curl 'http://127.0.0.1:3579/shops/1/items?page=0&sort=size'     # a 400 listing both problems
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,6 +20,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from roll import HttpError, Response
+from roll.extensions import simple_server
 from roll.typed import (
     Cookie,
     Depends,
@@ -222,21 +222,5 @@ async def shop_feed(ws: WebSocket, shop_id: int, name: Annotated[str, Query()] =
         await ws.send(f"{name}@{shop_id}: {message!r}")
 
 
-async def serve(host: str = "127.0.0.1", port: int = 3580) -> None:
-    loop = asyncio.get_running_loop()
-    app.loop = loop
-    await app.startup()
-    server = await loop.create_server(app.factory, host, port)
-    print(f"Serving on http://{host}:{port} (Ctrl-C to stop)")
-    try:
-        await asyncio.Event().wait()
-    finally:
-        server.close()
-        await app.shutdown()
-
-
 if __name__ == "__main__":
-    try:
-        asyncio.run(serve())
-    except KeyboardInterrupt:
-        pass
+    simple_server(app)  # http://127.0.0.1:3579, Ctrl-C stops it gracefully
