@@ -20,7 +20,7 @@ import traceback
 from types import FrameType
 from typing import TYPE_CHECKING, Sequence
 
-from .server import GRACE, run
+from .server import GRACE, run, url
 
 if TYPE_CHECKING:
     from .app import Roll
@@ -37,8 +37,6 @@ def load_app(target: str) -> Roll:
         sys.path.insert(0, os.getcwd())
     module = importlib.import_module(module_name)
     app = getattr(module, attribute or "app", None)
-    if callable(app) and not isinstance(app, Roll):
-        app = app()  # an app factory
     if not isinstance(app, Roll):
         raise SystemExit(f"{target!r} is not a Roll app")
     return app
@@ -93,6 +91,7 @@ class Supervisor:
             self.stopping = True
             print("Stopping workers", file=sys.stderr, flush=True)
             self.deadline = time.monotonic() + self.grace + 5
+            self.sock.close()  # the children hold it now; refuse new connections once they stop
         for pid in self.children:
             try:
                 os.kill(pid, signal.SIGTERM)
@@ -153,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     host, port = sock.getsockname()[:2]
     plural = "s" if args.workers > 1 else ""
     print(
-        f"Rolling on http://{host}:{port} with {args.workers} worker{plural} (pid {os.getpid()})",
+        f"Rolling on {url(host, port)} with {args.workers} worker{plural} (pid {os.getpid()})",
         file=sys.stderr,
         flush=True,
     )

@@ -128,7 +128,8 @@ class HTTPProtocol(asyncio.Protocol):
             request.path = unquote(path)
             request.query_string = query.partition(b"#")[0].decode()
         except UnicodeDecodeError:
-            raise HttpError(HTTPStatus.BAD_REQUEST, "Invalid URL encoding")
+            # Maybe a character split between two reads: the complete head decides.
+            request.path = ""
 
     def on_header(self, name: bytes, value: bytes) -> None:
         key = name.decode("latin-1").upper()
@@ -143,6 +144,8 @@ class HTTPProtocol(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         request = self.request
+        if not request.path:
+            raise HttpError(HTTPStatus.BAD_REQUEST, "Invalid URL encoding")
         request.method = self.parser.get_method().decode()
         keep_alive = self.parser.should_keep_alive()
         self.app.lookup(request)
@@ -187,6 +190,7 @@ class HTTPProtocol(asyncio.Protocol):
             # Only now: a pipelined `Connection: close` must not cut earlier responses.
             self.keep_alive = False
         await self.write(request, response)
+        request.close_files()
 
     def on_parse_error(self, error: Exception) -> None:
         self._failed = True

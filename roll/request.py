@@ -177,13 +177,14 @@ class Request(dict[str, Any]):
 
     def _parse_body(self) -> None:
         content_type = self.content_type
+        media_type = content_type.lower()  # case-insensitive; the boundary is not
         new_form = self.app.Form if self.app is not None else Form
         new_files = self.app.Files if self.app is not None else Files
-        if content_type.startswith("multipart/form-data"):
+        if media_type.startswith("multipart/form-data"):
             self._form, self._files = parse_multipart(self.app, content_type, self.body)
             return
         self._form, self._files = new_form(), new_files()
-        if content_type.startswith("application/x-www-form-urlencoded") and self.body:
+        if media_type.startswith("application/x-www-form-urlencoded") and self.body:
             try:
                 fields = parse_qs(
                     self.body.decode(), keep_blank_values=True, strict_parsing=True
@@ -265,6 +266,15 @@ class Request(dict[str, Any]):
         self._chunks.clear()
         self._buffered = 0
 
+    def close_files(self) -> None:
+        """The response is out: close the uploaded files (and their temporary files)."""
+        if self._files:
+            for uploads in self._files.values():
+                for upload in uploads:
+                    close = getattr(upload, "close", None)
+                    if close is not None:
+                        close()
+
     @property
     def buffered(self) -> int:
         return self._buffered
@@ -275,4 +285,5 @@ class Request(dict[str, Any]):
 
 
 async def _once(body: bytes) -> AsyncIterator[bytes]:
-    yield body
+    if body:  # like a streamed body: no data, no chunk
+        yield body

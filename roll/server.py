@@ -106,6 +106,10 @@ class Server:
         self.servers.clear()
 
 
+def url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def _closed(protocol: HTTPProtocol) -> bool:
     transport = protocol.transport
     return transport is None or transport.is_closing()
@@ -124,9 +128,13 @@ async def serve(
     loop = asyncio.get_running_loop()
     app.loop = loop
     stop = stop if stop is not None else asyncio.Event()
-    signals = (signal.SIGINT, signal.SIGTERM)
-    for signum in signals:
-        loop.add_signal_handler(signum, stop.set)
+    signals: list[int] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, stop.set)
+        except (NotImplementedError, RuntimeError, ValueError):
+            break  # not the main thread, or no signals here: only `stop` stops
+        signals.append(signum)
     server = Server(app)
     try:
         await app.startup()
@@ -134,7 +142,7 @@ async def serve(
             await server.start(host, port, sock=sock)
             if not quiet:
                 for address, bound in server.addresses:
-                    print(f"Rolling on http://{address}:{bound}", file=sys.stderr, flush=True)
+                    print(f"Rolling on {url(address, bound)}", file=sys.stderr, flush=True)
             await stop.wait()
             if not quiet:
                 print("Stopping: finishing in-flight requests", file=sys.stderr, flush=True)
@@ -142,8 +150,8 @@ async def serve(
             await server.stop(grace)
             await app.shutdown()
     finally:
-        for signum in signals:
-            loop.remove_signal_handler(signum)
+        for installed in signals:
+            loop.remove_signal_handler(installed)
 
 
 def run(

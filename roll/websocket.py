@@ -45,6 +45,7 @@ __all__ = [
     "ConnectionClosedOK",
     "WSProtocol",
     "handshake_request",
+    "refusal",
     "select_subprotocol",
 ]
 
@@ -56,15 +57,29 @@ Message = str | bytes
 # Protocol logic: no asyncio, no transport.
 
 
-def handshake_request(request: Request, http_version: str = "1.1") -> HandshakeRequest:
-    """The `websockets` handshake request, built from what httptools already parsed."""
+def handshake_request(request: Request) -> HandshakeRequest:
+    """The `websockets` handshake request, built from what httptools already parsed.
+
+    Method and HTTP version are checked by `refusal` (websockets < 17 has no
+    fields for them).
+    """
     headers = Headers()
     for name, value in request.headers.items():
         headers[name] = value
     path = request.url.decode("latin-1") if request.url else request.path or "/"
-    return HandshakeRequest(
-        path, headers, method=request.method or "", protocol=f"HTTP/{http_version}"
-    )
+    return HandshakeRequest(path, headers)
+
+
+def refusal(method: str | None, http_version: str) -> tuple[HTTPStatus, str] | None:
+    """Why a handshake cannot be accepted before looking at its headers, if it cannot."""
+    if method != "GET":
+        return HTTPStatus.METHOD_NOT_ALLOWED, f"invalid HTTP method; expected GET; got {method}"
+    if http_version != "1.1":
+        return (
+            HTTPStatus.HTTP_VERSION_NOT_SUPPORTED,
+            f"invalid HTTP version; expected HTTP/1.1; got HTTP/{http_version}",
+        )
+    return None
 
 
 def select_subprotocol(
@@ -266,8 +281,10 @@ class WSProtocol:
                 await asyncio.wait([previous])  # earlier pipelined responses go first
             if not await self.handshake():
                 return
-            self._receive(self._pending + data)
-            self._pending = b""
+            pending, self._pending = self._pending + data, b""
+            if self._reading_paused:
+                self._resume_reading()
+            self._receive(pending)
             await self.serve()
         except asyncio.CancelledError:
             self._close_transport()
@@ -277,8 +294,10 @@ class WSProtocol:
             self._close_transport()
 
     def data_received(self, data: bytes) -> None:
-        if self.protocol is None:
+        if self.protocol is None:  # early frames, while earlier responses are written
             self._pending += data
+            if len(self._pending) > 64 * 1024 and not self._reading_paused:
+                self._pause_reading()
         else:
             self._receive(data)
 
@@ -309,7 +328,13 @@ class WSProtocol:
         )
         parser = getattr(self.http, "parser", None)
         version = parser.get_http_version() if parser is not None else "1.1"
-        answer = protocol.accept(handshake_request(self.request, version))
+        refused = refusal(self.request.method, version)
+        if refused is not None:
+            answer = protocol.reject(*refused)
+            if refused[0] == HTTPStatus.METHOD_NOT_ALLOWED:
+                answer.headers["Allow"] = "GET"
+        else:
+            answer = protocol.accept(handshake_request(self.request))
         response = self.response
         response.status = answer.status_code
         if answer.status_code != HTTPStatus.SWITCHING_PROTOCOLS:
@@ -320,6 +345,7 @@ class WSProtocol:
             self.http.keep_alive = False
             await self.http.write(self.request, response)
             return False
+        del answer.headers["Date"]  # like every Roll response: only the headers that matter
         response.headers = dict(answer.headers.raw_items())
         transport = self.http.transport
         if self._lost or transport is None or transport.is_closing():

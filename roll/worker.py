@@ -4,6 +4,8 @@ Each worker process runs the app's startup listeners, serves gunicorn's
 sockets on an asyncio loop (uvloop's when installed), and on SIGTERM stops
 accepting, lets in-flight requests finish (up to `--graceful-timeout`),
 closes, then runs the shutdown listeners. SIGINT and SIGQUIT stop at once.
+With `--max-requests N`, a worker stops gracefully after N responses and
+gunicorn starts a fresh one.
 
 gunicorn is an optional dependency (`pip install roll-typed[gunicorn]`); only
 this module imports it.
@@ -14,10 +16,13 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 
 from gunicorn.workers.base import Worker as BaseWorker
 
 from .app import Roll
+from .request import Request
+from .response import Response
 from .server import Server, loop_factory
 
 __all__ = ["Worker"]
@@ -26,14 +31,6 @@ __all__ = ["Worker"]
 class Worker(BaseWorker):
     # Seconds between two heartbeats to the arbiter (it kills silent workers).
     HEARTBEAT = 1.0
-
-    def init_signals(self) -> None:
-        # gunicorn's own handlers (signal.signal) for the signals we do not
-        # handle on the loop; ours are installed once the loop runs.
-        super().init_signals()
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 
     def run(self) -> None:
         app = self.wsgi
@@ -56,10 +53,21 @@ class Worker(BaseWorker):
             grace = 0.0
             graceful()
 
+        # gunicorn's handlers (SIGTERM: alive = False) cover the boot; on the
+        # loop, these take over.
         loop.add_signal_handler(signal.SIGTERM, graceful)
         loop.add_signal_handler(signal.SIGINT, quick)
         loop.add_signal_handler(signal.SIGQUIT, quick)
         app.loop = loop
+        if self.max_requests < sys.maxsize:
+
+            async def count(request: Request, response: Response) -> None:
+                self.nr += 1
+                if self.nr >= self.max_requests and self.alive:
+                    self.log.info("Autorestarting worker after current request.")
+                    graceful()
+
+            app.hooks["response"].append(count)
         server = Server(app)
         await app.startup()
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from http import HTTPStatus
@@ -507,3 +508,155 @@ async def test_subclassed_classes_are_used(client: Client, app: Roll) -> None:
 
     other_client = Client(other)
     assert (await other_client.get("/test")).body == b"custom"
+
+
+async def test_refused_registration_registers_nothing(app: Roll, client: Client) -> None:
+    @app.listen("route:add")
+    def refuse(path: str, view: Any, **extras: Any) -> None:
+        if extras.get("name") == "taken":
+            raise ValueError("name already used")
+
+    async def handler(request: Request, response: Response) -> None:
+        pass
+
+    with pytest.raises(ValueError):
+        app.route("/refused", name="taken")(handler)
+    assert (await client.get("/refused")).status == HTTPStatus.NOT_FOUND
+
+
+async def test_broken_http_error_subclass_still_answers_500(
+    app: Roll, liveclient: LiveClient
+) -> None:
+    class NoMessage(HttpError):
+        def __init__(self) -> None:
+            self.status = HTTPStatus.CONFLICT
+
+    class BadStatus(HttpError):
+        def __init__(self) -> None:
+            self.status = 999  # type: ignore[assignment]
+            self.message = "bad status"
+
+    @app.route("/no-message")
+    async def no_message(request: Request, response: Response) -> None:
+        raise NoMessage()
+
+    @app.route("/bad-status")
+    async def bad_status(request: Request, response: Response) -> None:
+        raise BadStatus()
+
+    for path in ("/no-message", "/bad-status"):
+        resp = await asyncio.wait_for(liveclient.query("GET", path), 2)
+        assert resp.status == HTTPStatus.INTERNAL_SERVER_ERROR
+
+
+async def test_swappable_classes() -> None:
+    from autoroutes import Routes
+
+    from roll import Cookies, Files, Form, HTTPProtocol
+
+    used: list[str] = []
+
+    class MyRoutes(Routes):
+        pass
+
+    class MyRequest(Request):
+        __slots__ = ()
+
+    class MyForm(Form):
+        pass
+
+    class MyFiles(Files):
+        pass
+
+    class MyCookies(Cookies):
+        pass
+
+    class MyProtocol(HTTPProtocol):
+        __slots__ = ()
+
+        def on_message_begin(self) -> None:
+            used.append("protocol")
+            super().on_message_begin()
+
+    class MyRoll(Roll):
+        Routes = MyRoutes
+        Request = MyRequest
+        Form = MyForm
+        Files = MyFiles
+        Cookies = MyCookies
+        HttpProtocol = MyProtocol
+
+    app = MyRoll()
+    assert isinstance(app.routes, MyRoutes)
+    assert isinstance(app.factory(), MyProtocol)
+
+    @app.route("/test", methods=["POST"])
+    async def handler(request: Request, response: Response) -> None:
+        response.cookies.set("k", "v")
+        response.json = [
+            type(request).__name__,
+            type(request.form).__name__,
+            type(request.files).__name__,
+            type(response.cookies).__name__,
+        ]
+
+    client = Client(app)
+    for content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        client.content_type = content_type
+        resp = await client.post("/test", {"a": "b"})
+        assert json.loads(resp.body) == ["MyRequest", "MyForm", "MyFiles", "MyCookies"]
+    assert used == ["protocol", "protocol"]
+
+
+async def test_lookup_fills_request_route(app: Roll) -> None:
+    @app.route("/item/{id:digit}", custom=1)
+    async def handler(request: Request, response: Response, id: str) -> None:
+        pass
+
+    request = Request(app, None)
+    request.path = "/item/12"
+    route = app.lookup(request)
+    assert route is request.route
+    assert route.vars == {"id": "12"}
+    assert route.payload is not None and route.payload["custom"] == 1
+    request.path = "/nothing"
+    assert not app.lookup(request).payload
+
+
+async def test_calling_the_app_directly(app: Roll) -> None:
+    @app.route("/test")
+    async def handler(request: Request, response: Response) -> None:
+        response.body = "called"
+
+    request, response = Request(app, None), Response(app)
+    request.method, request.path = "GET", "/test"
+    request.body = b""
+    app.lookup(request)
+    await app(request, response)
+    assert response.body == "called"
+
+
+async def test_hooks_over_the_wire(app: Roll, liveclient: LiveClient) -> None:
+    @app.listen("headers")
+    async def on_headers(request: Request, response: Response) -> bool:
+        if request.path == "/short":
+            response.headers["X-Short"] = "1"
+            return True
+        return False
+
+    @app.listen("response")
+    async def on_response(request: Request, response: Response) -> None:
+        response.headers["X-Seen"] = str(response.status.value)
+
+    @app.route("/short")
+    async def short(request: Request, response: Response) -> None:
+        raise AssertionError("never called")
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
+    writer.write(b"GET /short HTTP/1.1\r\n\r\nGET /missing HTTP/1.1\r\nConnection: close\r\n\r\n")
+    data = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    assert data == (
+        b"HTTP/1.1 200 OK\r\nX-Short: 1\r\nX-Seen: 200\r\nContent-Length: 0\r\n\r\n"
+        b"HTTP/1.1 404 Not Found\r\nX-Seen: 404\r\nContent-Length: 8\r\n\r\n/missing"
+    )

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
+import logging
 from http import HTTPStatus
 from typing import Any, AsyncIterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from roll import HttpError, Request, Response, Roll
+from roll import HTTPProtocol, HttpError, Request, Response, Roll
 from roll.testing import LiveClient, Transport
 
 
@@ -178,7 +182,7 @@ async def test_non_utf8_header_value_falls_back_to_latin1(app: Roll) -> None:
     await protocol.task
 
 
-async def test_oversized_chunk_size_is_400(app: Roll, loop_errors: list[dict[str, Any]]) -> None:
+async def test_oversized_chunk_size_is_400(loop_errors: list[dict[str, Any]], app: Roll) -> None:
     @app.route("/test", methods=["POST"])
     async def handler(request: Request, response: Response) -> None:
         response.body = request.body
@@ -194,7 +198,7 @@ async def test_oversized_chunk_size_is_400(app: Roll, loop_errors: list[dict[str
     assert protocol.transport.is_closing()
 
 
-async def test_invalid_chunk_on_a_lazy_route(app: Roll, loop_errors: list[dict[str, Any]]) -> None:
+async def test_invalid_chunk_on_a_lazy_route(loop_errors: list[dict[str, Any]], app: Roll) -> None:
     chunks: list[bytes] = []
 
     @app.route("/test", methods=["POST"], lazy_body=True)
@@ -451,7 +455,7 @@ async def test_bad_request_after_a_good_one(app: Roll, liveclient: LiveClient) -
 
 
 async def test_oversized_chunk_over_the_wire(
-    app: Roll, liveclient: LiveClient, loop_errors: list[dict[str, Any]]
+    loop_errors: list[dict[str, Any]], app: Roll, liveclient: LiveClient
 ) -> None:
     @app.route("/test", methods=["POST"])
     async def handler(request: Request, response: Response) -> None:
@@ -520,8 +524,37 @@ async def test_body_unread_after_headers_shortcut_is_drained(
 async def test_lazy_upload_with_back_pressure_over_the_wire(
     app: Roll, liveclient: LiveClient
 ) -> None:
+    calls: list[str] = []
+
+    class Recorder:
+        """Wraps the real transport to see the flow-control calls."""
+
+        def __init__(self, transport: Any) -> None:
+            self.transport = transport
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.transport, name)
+
+        def pause_reading(self) -> None:
+            calls.append("pause")
+            self.transport.pause_reading()
+
+        def resume_reading(self) -> None:
+            calls.append("resume")
+            self.transport.resume_reading()
+
+    class RecordingProtocol(HTTPProtocol):
+        __slots__ = ()
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(Recorder(transport))
+
+    app.HttpProtocol = RecordingProtocol
+    release = asyncio.Event()
+
     @app.route("/upload", methods=["POST"], lazy_body=True)
     async def upload(request: Request, response: Response) -> None:
+        await release.wait()  # the body piles up meanwhile
         size = 0
         async for chunk in request:
             size += len(chunk)
@@ -529,16 +562,25 @@ async def test_lazy_upload_with_back_pressure_over_the_wire(
         response.body = str(size)
 
     size = 8 * 2**20
-    resp = await liveclient.query("POST", "/upload", body=b"z" * size)
+    query = asyncio.ensure_future(liveclient.query("POST", "/upload", body=b"z" * size))
+    for _ in range(200):
+        await asyncio.sleep(0.005)
+        if calls:
+            break
+    assert calls == ["pause"]  # reading stopped while nobody consumed the body
+    release.set()
+    resp = await asyncio.wait_for(query, 10)
     assert resp.status == HTTPStatus.OK
     assert resp.body == str(size).encode()
+    assert calls[:2] == ["pause", "resume"]
+    assert calls.count("pause") == calls.count("resume")
 
 
 # Disconnects.
 
 
 async def test_disconnect_mid_headers(
-    app: Roll, liveclient: LiveClient, loop_errors: list[dict[str, Any]]
+    loop_errors: list[dict[str, Any]], app: Roll, liveclient: LiveClient
 ) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
     writer.write(b"GET /test HTTP/1.1\r\nHost: loc")
@@ -546,11 +588,17 @@ async def test_disconnect_mid_headers(
     writer.close()
     await writer.wait_closed()
     await asyncio.sleep(0.05)
+    resp = await liveclient.query("GET", "/after")
+    assert resp.status == HTTPStatus.NOT_FOUND  # the server is still serving
 
 
 @pytest.mark.parametrize("lazy", [False, True])
 async def test_disconnect_mid_body(
-    app: Roll, liveclient: LiveClient, loop_errors: list[dict[str, Any]], lazy: bool
+    loop_errors: list[dict[str, Any]],
+    app: Roll,
+    liveclient: LiveClient,
+    lazy: bool,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     outcome: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
@@ -573,10 +621,11 @@ async def test_disconnect_mid_body(
     await writer.wait_closed()
     assert await asyncio.wait_for(outcome, 2) == "400 Client disconnected"
     await asyncio.sleep(0.02)
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 async def test_disconnect_while_handler_runs(
-    app: Roll, liveclient: LiveClient, loop_errors: list[dict[str, Any]]
+    loop_errors: list[dict[str, Any]], app: Roll, liveclient: LiveClient
 ) -> None:
     done = asyncio.Event()
 
@@ -593,10 +642,11 @@ async def test_disconnect_while_handler_runs(
     await writer.wait_closed()
     await asyncio.wait_for(done.wait(), 2)
     await asyncio.sleep(0.02)
+    assert done.is_set()  # the handler ran to its end; nothing was written nor raised
 
 
 async def test_disconnect_during_streamed_response(
-    app: Roll, liveclient: LiveClient, loop_errors: list[dict[str, Any]]
+    loop_errors: list[dict[str, Any]], app: Roll, liveclient: LiveClient
 ) -> None:
     closed = asyncio.Event()
 
@@ -618,9 +668,10 @@ async def test_disconnect_during_streamed_response(
     writer.close()
     await writer.wait_closed()
     await asyncio.wait_for(closed.wait(), 2)
+    assert closed.is_set()  # the endless generator was closed when the client left
 
 
-async def test_connection_lost_by_hand(app: Roll, loop_errors: list[dict[str, Any]]) -> None:
+async def test_connection_lost_by_hand(loop_errors: list[dict[str, Any]], app: Roll) -> None:
     @app.route("/upload", methods=["POST"])
     async def upload(request: Request, response: Response) -> None:
         response.body = request.body
@@ -726,3 +777,110 @@ async def test_head_over_the_wire_keeps_the_connection_usable(
     data = await asyncio.wait_for(reader.read(), 5)
     writer.close()
     assert data == b"HTTP/1.1 200 OK\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody"
+
+
+async def test_request_fed_byte_by_byte(app: Roll) -> None:
+    @app.route("/foo/{name}", methods=["POST"])
+    async def handler(request: Request, response: Response, name: str) -> None:
+        response.json = [name, request.query.get("x"), request.headers["X-LONG"], request.body.decode()]
+
+    protocol = make_protocol(app)
+    raw = (
+        b"POST /foo/caf%C3%A9?x=%C3%A9t%C3%A9 HTTP/1.1\r\nX-Long: " + b"v" * 50 + b"\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+    )
+    for i in range(len(raw)):
+        protocol.data_received(raw[i : i + 1])
+    await protocol.task
+    assert protocol.request.url == b"/foo/caf%C3%A9?x=%C3%A9t%C3%A9"
+    head, _, body = protocol.transport.data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert json.loads(body) == ["café", "été", "v" * 50, "hello world"]
+
+
+async def test_loop_errors_fixture_sees_unretrieved_task_exceptions() -> None:
+    # Guards the `loop_errors` fixture used by the disconnect tests.
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, Any]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda loop, context: errors.append(context))
+    try:
+
+        async def fail() -> None:
+            raise RuntimeError("lost")
+
+        task = loop.create_task(fail())
+        await asyncio.sleep(0)
+        del task
+        gc.collect()
+    finally:
+        loop.set_exception_handler(previous)
+    assert [e["message"] for e in errors] == ["Task exception was never retrieved"]
+
+
+async def test_garbage_after_a_good_request(app: Roll, liveclient: LiveClient) -> None:
+    @app.route("/test")
+    async def handler(request: Request, response: Response) -> None:
+        response.body = "good"
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
+    writer.write(b"GET /test HTTP/1.1\r\n\r\n\x00\x01\x02 garbage\r\n\r\n")
+    data = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    assert data.startswith(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood")
+    assert data[len(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood") :].startswith(
+        b"HTTP/1.1 400 Bad Request\r\n"
+    )
+
+
+# However the bytes are split between reads, the same request comes out.
+
+RAW_REQUEST = (
+    b"POST /split/caf%C3%A9?q=%C3%A9t%C3%A9&q=2 HTTP/1.1\r\n"
+    b"Host: example.org\r\nCookie: a=1\r\nContent-Type: text/plain\r\n"
+    b"Transfer-Encoding: chunked\r\n\r\n"
+    b"4\r\nabcd\r\n10\r\n0123456789abcdef\r\n0\r\n\r\n"
+    b"GET /split/next HTTP/1.1\r\n\r\n"
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(cuts=st.lists(st.integers(min_value=1, max_value=len(RAW_REQUEST) - 1), max_size=20))
+def test_any_split_gives_the_same_answers(cuts: list[int]) -> None:
+    async def run() -> bytes:
+        app = Roll()
+
+        @app.route("/split/{name}", methods=["GET", "POST"])
+        async def handler(request: Request, response: Response, name: str) -> None:
+            response.json = [name, request.query, request.cookies, request.body.decode()]
+
+        protocol = make_protocol(app)
+        bounds = [0, *sorted(set(cuts)), len(RAW_REQUEST)]
+        for start, end in zip(bounds, bounds[1:]):
+            protocol.data_received(RAW_REQUEST[start:end])
+            await asyncio.sleep(0)
+        await protocol.task
+        data: bytes = protocol.transport.data
+        return data
+
+    data = asyncio.run(run())
+    first = b'["caf\\u00e9", {"q": ["\\u00e9t\\u00e9", "2"]}, {"a": "1"}, "abcd0123456789abcdef"]'
+    second = b'["next", {}, {}, ""]'
+    assert data == (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
+        b"Content-Length: %d\r\n\r\n%b" % (len(first), first)
+        + b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
+        b"Content-Length: %d\r\n\r\n%b" % (len(second), second)
+    )
+
+
+async def test_unknown_path_body_fed_later_is_still_loadable(app: Roll) -> None:
+    protocol = make_protocol(app)
+    protocol.data_received(b"POST /feeds HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n")
+    assert protocol.request.method == "POST"
+    protocol.data_received(b"1a\r\nabcdefghijklmnopqrstuvwxyz\r\n")
+    protocol.data_received(b"0\r\n\r\n")
+    await protocol.task
+    assert protocol.response.status == HTTPStatus.NOT_FOUND
+    await protocol.request.load_body()
+    assert protocol.request.body == b"abcdefghijklmnopqrstuvwxyz"

@@ -126,6 +126,7 @@ async def test_head_has_no_body_and_no_content_length(app: Roll, client: Client)
 
     resp = await client.head("/test")
     assert resp.status == HTTPStatus.OK
+    assert resp.body == b""
     assert wire(client) == b"HTTP/1.1 200 OK\r\n\r\n"
 
 

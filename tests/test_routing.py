@@ -187,7 +187,7 @@ async def test_route_on_unknown_path_has_falsy_payload(app: Roll, client: Client
         seen.append((request.route.payload, request.route.vars))
 
     await client.get("/nothing")
-    assert not seen[0][0]
+    assert seen[0][0] is None  # the reference: "None when request path is not found"
     assert seen[0][1] == {}
 
 

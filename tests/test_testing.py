@@ -278,6 +278,8 @@ async def closed_port() -> AsyncIterator[list[int]]:
 async def test_liveclient_server_closed_at_teardown(
     closed_port: list[int], liveclient: LiveClient
 ) -> None:
+    _, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)  # open now
+    writer.close()
     closed_port.append(liveclient.port)
 
 
@@ -388,3 +390,15 @@ async def test_liveclient_101_returns_after_headers(app: Roll, liveclient: LiveC
     )
     assert response.status is HTTPStatus.SWITCHING_PROTOCOLS
     assert response.reason == "Switching Protocols"
+
+
+async def test_liveclient_query_on_a_connection_closed_without_answer(
+    app: Roll, liveclient: LiveClient
+) -> None:
+    @app.listen("headers")
+    async def drop(request: Request, response: Response) -> None:
+        assert request.protocol is not None
+        request.protocol.transport.abort()
+
+    with pytest.raises(ConnectionError):
+        await asyncio.wait_for(liveclient.query("GET", "/test"), 2)

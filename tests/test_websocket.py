@@ -20,9 +20,10 @@ from websockets.protocol import State
 from websockets.uri import parse_uri
 
 import roll
+import roll.testing
 from roll import Request, Roll, WSProtocol
 from roll.testing import LiveClient, Transport
-from roll.websocket import Assembler, handshake_request, select_subprotocol
+from roll.websocket import Assembler, handshake_request, refusal, select_subprotocol
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 HANDSHAKE = {
@@ -290,8 +291,8 @@ async def test_handler_returns_closes_1000(app: Roll, liveclient: LiveClient) ->
         assert await client.recv() == "bye"
         with pytest.raises(ClientClosed):
             await client.recv()
-        assert client.close_code == 1000
-        assert client.close_reason == ""
+        assert client.protocol.close_code == 1000
+        assert client.protocol.close_reason == ""
 
 
 async def test_handler_raises_closes_1011_and_logs(
@@ -308,8 +309,8 @@ async def test_handler_raises_closes_1011_and_logs(
         async with connect(liveclient.wsl + "/ws") as client:
             with pytest.raises(ClientClosed):
                 await client.recv()
-            assert client.close_code == 1011
-            assert client.close_reason == "Handler died prematurely."
+            assert client.protocol.close_code == 1011
+            assert client.protocol.close_reason == "Handler died prematurely."
             with pytest.raises(ClientClosed):
                 await client.recv()
     errors = [r for r in caplog.records if r.name == "roll" and r.exc_info]
@@ -432,8 +433,8 @@ async def test_connection_closed_escaping_handler_closes_1002(
     async with connect(liveclient.wsl + "/ws") as client:
         with pytest.raises(ClientClosed):
             await client.recv()
-        assert client.close_code == 1002
-        assert client.close_reason == "Connection closed untimely."
+        assert client.protocol.close_code == 1002
+        assert client.protocol.close_reason == "Connection closed untimely."
 
 
 async def test_cancelled_handler_closes_1001(
@@ -458,8 +459,8 @@ async def test_cancelled_handler_closes_1001(
         tasks[0].cancel()
         with pytest.raises(ClientClosed):
             await client.recv()
-        assert client.close_code == 1001
-        assert client.close_reason == "Handler cancelled."
+        assert client.protocol.close_code == 1001
+        assert client.protocol.close_reason == "Handler cancelled."
     assert tasks[0].cancelled()
     assert events == ["disconnect"]
     gc.collect()
@@ -475,8 +476,8 @@ async def test_explicit_close_with_code(app: Roll, liveclient: LiveClient) -> No
     async with connect(liveclient.wsl + "/ws") as client:
         with pytest.raises(ClientClosed):
             await client.recv()
-        assert client.close_code == 4001
-        assert client.close_reason == "go away"
+        assert client.protocol.close_code == 4001
+        assert client.protocol.close_reason == "go away"
 
 
 # Events.
@@ -533,7 +534,7 @@ async def test_message_too_big_closes_1009(app: Roll, liveclient: LiveClient) ->
         await client.send("x" * 100)
         with pytest.raises(ClientClosed):
             await client.recv()
-        assert client.close_code == 1009
+        assert client.protocol.close_code == 1009
 
 
 async def test_queue_pauses_reading_and_keeps_order(app: Roll, liveclient: LiveClient) -> None:
@@ -706,5 +707,91 @@ def test_handshake_request_from_parsed_request() -> None:
     request.headers = {"UPGRADE": "websocket", "SEC-WEBSOCKET-KEY": KEY}
     built = handshake_request(request)
     assert built.path == "/ws?x=1"
-    assert built.method == "GET" and built.protocol == "HTTP/1.1"
     assert built.headers["Sec-WebSocket-Key"] == KEY
+    assert refusal("GET", "1.1") is None
+    assert refusal("POST", "1.1") is not None and refusal("POST", "1.1")[0] == 405  # type: ignore[index]
+    assert refusal("GET", "1.0") is not None and refusal("GET", "1.0")[0] == 505  # type: ignore[index]
+
+
+async def test_failing_connect_listener_closes_1011_and_still_disconnects(
+    app: Roll, liveclient: LiveClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    events: list[str] = []
+
+    @app.listen("websocket_connect")
+    async def connected(request: Request, ws: WSProtocol) -> None:
+        raise RuntimeError("no")
+
+    @app.listen("websocket_disconnect")
+    async def disconnected(request: Request, ws: WSProtocol) -> None:
+        events.append("disconnect")
+
+    @app.route("/ws", protocol="websocket")
+    async def handler(request: Request, ws: WSProtocol) -> None:
+        events.append("handler")
+
+    with caplog.at_level(logging.ERROR, logger="roll"):
+        async with connect(liveclient.wsl + "/ws") as client:
+            with pytest.raises(ClientClosed):
+                await client.recv()
+            assert client.protocol.close_code == 1011
+        await asyncio.sleep(0.05)
+    assert events == ["disconnect"]
+    assert any(r.exc_info and "no" in str(r.exc_info[1]) for r in caplog.records)
+
+
+async def test_send_waits_while_the_client_does_not_read(app: Roll, liveclient: LiveClient) -> None:
+    sent: list[int] = []
+    chunk = b"x" * 256 * 1024
+
+    @app.route("/ws", protocol="websocket")
+    async def handler(request: Request, ws: WSProtocol) -> None:
+        for n in range(64):  # 16 MiB in all
+            await ws.send(chunk)
+            sent.append(n)
+
+    reader, writer, _ = await raw_handshake(liveclient)
+    await asyncio.sleep(0.3)
+    assert len(sent) < 64  # blocked on the full socket buffers
+    received = 0
+    while received < 64 * len(chunk):
+        data = await asyncio.wait_for(reader.read(1 << 20), 5)
+        assert data
+        received += len(data)
+    assert len(sent) == 64
+    writer.close()
+
+
+async def test_in_memory_client_gets_the_handshake_answer(app: Roll, client: roll.testing.Client) -> None:
+    events: list[str] = []
+
+    @app.listen("websocket_disconnect")
+    async def disconnected(request: Request, ws: WSProtocol) -> None:
+        events.append("disconnect")
+
+    @app.route("/ws", protocol="websocket")
+    async def handler(request: Request, ws: WSProtocol) -> None:
+        events.append("handler")
+        await ws.recv()  # never comes
+
+    started = asyncio.get_running_loop().time()
+    response = await client.get("/ws", headers=HANDSHAKE)
+    assert asyncio.get_running_loop().time() - started < 1
+    assert response.status == HTTPStatus.SWITCHING_PROTOCOLS
+    assert response.headers["Sec-WebSocket-Accept"] == accept_key(KEY)
+    assert events == ["handler", "disconnect"]
+    response = await client.get("/ws", headers=dict(HANDSHAKE, Upgrade="h2c"))
+    assert response.status == HTTPStatus.NOT_IMPLEMENTED
+
+
+async def test_http_10_handshake_is_505(app: Roll, liveclient: LiveClient) -> None:
+    @app.route("/ws", protocol="websocket")
+    async def handler(request: Request, ws: WSProtocol) -> None:
+        raise AssertionError("not called")
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
+    head = "GET /ws HTTP/1.0\r\nHost: x\r\n" + "".join(f"{k}: {v}\r\n" for k, v in HANDSHAKE.items())
+    writer.write(head.encode() + b"\r\n")
+    raw = await asyncio.wait_for(reader.read(), 2)
+    writer.close()
+    assert raw.startswith(b"HTTP/1.1 505 HTTP Version Not Supported\r\n")
