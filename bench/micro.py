@@ -279,6 +279,7 @@ def child(variant: str, endpoint_name: str, seconds: float) -> None:
     async def main() -> tuple[float, bytes]:
         if variant == "floor":
             return await measure(Floor, request, seconds)
+        app: Any
         if variant == "typed":
             import roll_typed_app
 
