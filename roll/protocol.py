@@ -29,6 +29,7 @@ BODYLESS_STATUSES = frozenset((204, 304))
 IDLE = 0  # between requests
 HEAD = 1  # request line and headers being received
 BODY = 2  # headers done, body being received (the request's task runs already)
+LINGER = 3  # answered an invalid request: reading (and dropping) until the client closes
 
 INF = float("inf")
 
@@ -71,6 +72,10 @@ class HTTPProtocol(asyncio.Protocol):
     BODY_TIMEOUT: ClassVar[float | None] = 10.0  # with no body byte received → 408
     # A client that does not read what we send: closed (aborted) after that.
     SEND_TIMEOUT: ClassVar[float | None] = 30.0
+    # After answering an invalid request, the input is read and dropped that
+    # long before closing, so that the client gets the answer instead of a
+    # connection reset.
+    LINGER_TIMEOUT: ClassVar[float | None] = 2.0
 
     __slots__ = (
         "__weakref__",
@@ -498,10 +503,23 @@ class HTTPProtocol(asyncio.Protocol):
             self._drain = None
 
     def close(self) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.close()
-            # The transport closes once its buffer is sent: don't wait forever.
-            self._arm(self.SEND_TIMEOUT)
+        transport = self.transport
+        if transport is None or transport.is_closing() or self._state == LINGER:
+            return
+        if self._failed and getattr(transport, "can_write_eof", bool)():
+            # The client may still be sending: closing with unread input would
+            # reset the connection and could destroy our answer on its way.
+            # Send it with a FIN, then read and drop until the client closes.
+            self._state = LINGER
+            transport.write_eof()
+            if self._reading_paused:
+                self._reading_paused = False
+                transport.resume_reading()
+            self._arm(self.LINGER_TIMEOUT)
+            return
+        transport.close()
+        # The transport closes once its buffer is sent: don't wait forever.
+        self._arm(self.SEND_TIMEOUT)
 
     def abort(self) -> None:
         """Close now, dropping what is not sent yet."""
@@ -566,7 +584,7 @@ class HTTPProtocol(asyncio.Protocol):
                 self._timer_at = deadline
             return
         self._deadline = INF
-        if self.transport.is_closing():
+        if self.transport.is_closing() or self._state == LINGER:
             self.abort()  # `close()` waited long enough for the buffer to go out
         elif self._state == HEAD:
             self.on_parse_error(
