@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from typing import ClassVar
 
 import pytest
 from hardening_helpers import connect, exchange, get, parse_replies, read_reply, read_until_closed
@@ -15,11 +16,11 @@ from roll.testing import LiveClient
 
 class QuickProtocol(HTTPProtocol):
     __slots__ = ()
-    KEEP_ALIVE_TIMEOUT = 0.3
-    HEADERS_TIMEOUT = 0.5
-    BODY_TIMEOUT = 0.3
-    SEND_TIMEOUT = 0.5
-    LINGER_TIMEOUT = 0.5
+    KEEP_ALIVE_TIMEOUT: ClassVar[float | None] = 0.3
+    HEADERS_TIMEOUT: ClassVar[float | None] = 0.5
+    BODY_TIMEOUT: ClassVar[float | None] = 0.3
+    SEND_TIMEOUT: ClassVar[float | None] = 0.5
+    LINGER_TIMEOUT: ClassVar[float | None] = 0.5
 
 
 @pytest.fixture
@@ -221,7 +222,8 @@ async def test_handler_timeout_in_memory(app: Roll) -> None:
 
 async def test_client_not_reading_is_dropped(liveclient: LiveClient, app: Roll) -> None:
     reader, writer = await connect(liveclient.port)
-    writer.transport.pause_reading()  # read nothing: the server's buffers fill up
+    reader_transport: asyncio.ReadTransport = writer.transport  # type: ignore[assignment]
+    reader_transport.pause_reading()  # read nothing: the server's buffers fill up
     writer.write(get("/stream"))
     await writer.drain()
     async with asyncio.timeout(5):
