@@ -32,6 +32,7 @@ BODY = 2  # headers done, body being received (the request's task runs already)
 LINGER = 3  # answered an invalid request: reading (and dropping) until the client closes
 
 INF = float("inf")
+IDLE_SOON = 0.0  # a deadline meaning "idle from about now": set by the timer
 
 
 class _StopParsing(Exception):
@@ -56,7 +57,7 @@ class HTTPProtocol(asyncio.Protocol):
 
     # Limits. Crossing one answers with the status in the comment, then closes.
     MAX_URL_SIZE: ClassVar[int] = 8 * 1024  # request target, bytes → 414
-    MAX_HEADERS: ClassVar[int] = 100  # header fields → 431
+    MAX_HEADERS: ClassVar[int] = 100  # header fields (distinct names) → 431
     MAX_HEADERS_SIZE: ClassVar[int] = 16 * 1024  # header names + values, bytes → 431
     # Request body, bytes → 413 (None: no limit). A route can set its own with
     # the `max_body_size=` extra. Checked against Content-Length before reading,
@@ -95,8 +96,7 @@ class HTTPProtocol(asyncio.Protocol):
         "_closed",
         "_state",
         "_head_size",
-        "_header_count",
-        "_header_size",
+        "_read_size",
         "_body_size",
         "_body_limit",
         "_in_flight",
@@ -125,8 +125,7 @@ class HTTPProtocol(asyncio.Protocol):
         self._closed = False
         self._state = IDLE
         self._head_size = 0
-        self._header_count = 0
-        self._header_size = 0
+        self._read_size = 0
         self._body_size = 0
         self._body_limit: int | None = None
         self._in_flight = 0
@@ -172,6 +171,7 @@ class HTTPProtocol(asyncio.Protocol):
             return
         if self._failed:
             return
+        self._read_size = len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
@@ -192,25 +192,18 @@ class HTTPProtocol(asyncio.Protocol):
                 # httptools keeps an unfinished header line to itself: count the
                 # bytes here so that a never-ending line cannot fill the memory.
                 self._head_size += len(data)
-                if self._head_size > self.MAX_URL_SIZE + 2 * self.MAX_HEADERS_SIZE:
-                    self.on_parse_error(self._headers_too_large())
+                if self._head_size > self.MAX_URL_SIZE + self.MAX_HEADERS_SIZE + 1024:
+                    self.on_parse_error(self._headers_too_large(False))
 
     # httptools callbacks
 
     def on_message_begin(self) -> None:
         if not self.keep_alive:
             raise _StopParsing  # a previous request asked to close, or failed
-        if self._in_flight >= self.MAX_PIPELINED:
-            raise HttpError(
-                HTTPStatus.TOO_MANY_REQUESTS,
-                f"Too many pipelined requests (limit: {self.MAX_PIPELINED})",
-            )
         self.request = self.app.Request(self.app, self)
         self.response = self.app.Response(self.app, self)
         self._state = HEAD
         self._head_size = -1
-        self._header_count = 0
-        self._header_size = 0
 
     def on_url(self, url: bytes) -> None:
         request = self.request
@@ -232,10 +225,6 @@ class HTTPProtocol(asyncio.Protocol):
             raise HttpError(HTTPStatus.BAD_REQUEST, "Invalid URL encoding")
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._header_count += 1
-        self._header_size += len(name) + len(value)
-        if self._header_size > self.MAX_HEADERS_SIZE or self._header_count > self.MAX_HEADERS:
-            raise self._headers_too_large()
         key = name.decode("latin-1").upper()
         try:
             text = value.decode()
@@ -250,11 +239,18 @@ class HTTPProtocol(asyncio.Protocol):
         request = self.request
         request.method = self.parser.get_method().decode()
         keep_alive = self.parser.should_keep_alive()
+        headers = request.headers
+        # A head that came in one small read cannot be too large: only count
+        # the bytes when it spanned reads or came in a large one.
+        if self._head_size >= 0 or self._read_size > self.MAX_HEADERS_SIZE:
+            if sum(map(len, headers.values())) + sum(map(len, headers)) > self.MAX_HEADERS_SIZE:
+                raise self._headers_too_large(False)
+        if len(headers) > self.MAX_HEADERS:
+            raise self._headers_too_large(True)
         payload = self.app.lookup(request).payload
         limit = self.MAX_BODY_SIZE
         if payload and "max_body_size" in payload:
             limit = payload["max_body_size"]
-        headers = request.headers
         length = headers.get("CONTENT-LENGTH")
         if length is not None:  # httptools checked it is one number
             if limit is not None and int(length) > limit:
@@ -266,6 +262,15 @@ class HTTPProtocol(asyncio.Protocol):
             # httptools rejects it too, but only after this callback: too late.
             if not headers["TRANSFER-ENCODING"].rstrip(" \t").lower().endswith("chunked"):
                 raise HttpError(HTTPStatus.BAD_REQUEST, "Invalid Transfer-Encoding")
+        if self._in_flight >= self.MAX_PIPELINED - 1:
+            if self._in_flight >= self.MAX_PIPELINED:  # all came in one read
+                raise HttpError(
+                    HTTPStatus.TOO_MANY_REQUESTS,
+                    f"Too many pipelined requests (limit: {self.MAX_PIPELINED})",
+                )
+            if not self._reading_paused:
+                self._reading_paused = True
+                self.transport.pause_reading()
         self._body_limit = limit
         self._body_size = 0
         self._state = BODY
@@ -273,9 +278,6 @@ class HTTPProtocol(asyncio.Protocol):
             self.keep_alive = keep_alive
             return  # `data_received` hands the connection over once the parser stops.
         self._in_flight += 1
-        if self._in_flight >= self.MAX_PIPELINED and not self._reading_paused:
-            self._reading_paused = True
-            self.transport.pause_reading()
         assert self.loop is not None
         self.task = self.loop.create_task(
             self.handle(request, self.response, self.task, keep_alive)
@@ -297,8 +299,8 @@ class HTTPProtocol(asyncio.Protocol):
         self._state = IDLE
         self.request.finish()
 
-    def _headers_too_large(self) -> HttpError:
-        if self._header_count > self.MAX_HEADERS:
+    def _headers_too_large(self, count: bool) -> HttpError:
+        if count:
             message = f"Too many header fields (limit: {self.MAX_HEADERS})"
         else:
             message = f"Request header fields too large (limit: {self.MAX_HEADERS_SIZE} bytes)"
@@ -380,7 +382,13 @@ class HTTPProtocol(asyncio.Protocol):
         if self._reading_paused and self.request is not None:
             self.body_consumed(self.request.buffered)
         if not self._in_flight and not self._state:
-            self._arm(self.KEEP_ALIVE_TIMEOUT)
+            if self._timer is None:
+                self._arm(self.KEEP_ALIVE_TIMEOUT)
+            else:
+                # Hot path: no clock reading. The armed timer starts the idle
+                # timeout when it fires, so an idle connection is closed after
+                # between one and two KEEP_ALIVE_TIMEOUTs.
+                self._deadline = IDLE_SOON
 
     def on_upgrade(self, data: bytes) -> None:
         request, response = self.request, self.response
@@ -598,7 +606,10 @@ class HTTPProtocol(asyncio.Protocol):
                     HttpError(HTTPStatus.REQUEST_TIMEOUT, f"Request body timeout ({self.BODY_TIMEOUT}s)")
                 )
         elif not self._in_flight:
-            self.close()  # idle keep-alive connection
+            if deadline == IDLE_SOON:
+                self._arm(self.KEEP_ALIVE_TIMEOUT)
+            else:
+                self.close()  # idle keep-alive connection
 
 
 def serialize_headers(lines: list[bytes], response: Response) -> bytes:
