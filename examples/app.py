@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import signal
 from collections.abc import AsyncIterator
 from http import HTTPStatus
 
 from roll import HttpError, Request, Response, Roll
+from roll.extensions import simple_server
 
 app = Roll()
 app["notes"] = {}
@@ -68,23 +67,5 @@ async def count(request: Request, response: Response) -> None:
     response.body = numbers()
 
 
-async def serve(host: str = "127.0.0.1", port: int = 3579) -> None:
-    loop = asyncio.get_running_loop()
-    app.loop = loop
-    await app.startup()
-    server = await loop.create_server(app.factory, host, port)
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    print(f"Serving on http://{host}:{port} (Ctrl-C to stop)")
-    try:
-        await stop.wait()
-    finally:
-        server.close()
-        await server.wait_closed()
-        await app.shutdown()
-        print("Stopped.")
-
-
 if __name__ == "__main__":
-    asyncio.run(serve())
+    simple_server(app)  # http://127.0.0.1:3579, Ctrl-C stops it gracefully

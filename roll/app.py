@@ -166,8 +166,14 @@ class Roll(dict[str, Any]):
             wrapped = HttpError(HTTPStatus.INTERNAL_SERVER_ERROR, str(error))
             wrapped.__context__ = error
             error = wrapped
-        response.status = error.status
-        response.body = error.message
+        try:
+            response.status = error.status
+            response.body = error.message
+        except Exception as broken:  # an HttpError subclass without a valid status or message
+            log.error("Invalid HttpError %r", type(error), exc_info=broken)
+            response.status = HTTPStatus.INTERNAL_SERVER_ERROR
+            response.body = HTTPStatus.INTERNAL_SERVER_ERROR.phrase
+            return
         if not run_hook:
             return
         try:
@@ -192,9 +198,9 @@ class Roll(dict[str, Any]):
             if protocol == "websocket":
                 handlers = {"GET": handlers.get("GET") or next(iter(handlers.values()))}
             payload = {"protocol": protocol, "lazy_body": lazy_body, **extras, **handlers}
-            self.routes.add(path, **payload)
             for listener in self.hooks["route:add"]:
-                listener(path, view, **extras)
+                listener(path, view, **extras)  # may refuse the route by raising
+            self.routes.add(path, **payload)
             return view
 
         return register

@@ -157,8 +157,14 @@ class Multipart:
 def parse_multipart(app: Roll | None, content_type: str, body: bytes) -> tuple[Form, Files]:
     parser = app.Multipart(app) if app is not None else Multipart(app)
     form, files = parser.initialize(content_type)
-    parser.feed_data(body)
-    parser.close()
+    try:
+        parser.feed_data(body)
+        parser.close()
+    except HttpError:
+        for upload in [*(f for uploads in files.values() for f in uploads), parser._file]:
+            if upload is not None:
+                upload.close()
+        raise
     return form, files
 
 

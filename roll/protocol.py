@@ -222,7 +222,8 @@ class HTTPProtocol(asyncio.Protocol):
             request.path = unquote(path)
             request.query_string = query.partition(b"#")[0].decode()
         except UnicodeDecodeError:
-            raise HttpError(HTTPStatus.BAD_REQUEST, "Invalid URL encoding")
+            # Maybe a character split between two reads: the complete head decides.
+            request.path = ""
 
     def on_header(self, name: bytes, value: bytes) -> None:
         key = name.decode("latin-1").upper()
@@ -237,6 +238,8 @@ class HTTPProtocol(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         request = self.request
+        if not request.path:
+            raise HttpError(HTTPStatus.BAD_REQUEST, "Invalid URL encoding")
         request.method = self.parser.get_method().decode()
         keep_alive = self.parser.should_keep_alive()
         headers = request.headers
@@ -275,8 +278,10 @@ class HTTPProtocol(asyncio.Protocol):
         self._body_size = 0
         self._state = BODY
         if self.parser.should_upgrade():
-            self.keep_alive = keep_alive
-            return  # `data_received` hands the connection over once the parser stops.
+            if request.method != "CONNECT":
+                self.keep_alive = keep_alive
+                return  # `data_received` hands the connection over once the parser stops.
+            keep_alive = False  # no tunnelling: answered as a plain request, then closed
         self._in_flight += 1
         assert self.loop is not None
         self.task = self.loop.create_task(
@@ -334,6 +339,7 @@ class HTTPProtocol(asyncio.Protocol):
             if not keep_alive:
                 self.keep_alive = False
             await self.write(request, response)
+            request.close_files()
         except Exception:
             log.exception("Error while answering %s %s", request.method, request.path)
             self.abort()
@@ -364,7 +370,10 @@ class HTTPProtocol(asyncio.Protocol):
         self.task = self.loop.create_task(self._answer_error(self.request, self.response, self.task))
 
     async def _answer_error(
-        self, request: Request, response: Response, previous: asyncio.Task[None] | None
+        self,
+        request: Request | None,
+        response: Response | None,
+        previous: asyncio.Task[None] | None,
     ) -> None:
         try:
             if previous is not None and not previous.done():
@@ -392,6 +401,10 @@ class HTTPProtocol(asyncio.Protocol):
 
     def on_upgrade(self, data: bytes) -> None:
         request, response = self.request, self.response
+        if request.method == "CONNECT":
+            self._failed = True  # its task answers; what follows the head is not HTTP
+            self._state = IDLE
+            return
         payload = request.route.payload
         if (
             request.headers.get("UPGRADE", "").lower() != "websocket"

@@ -29,6 +29,9 @@ class Route(NamedTuple):
 
 NO_ROUTE = Route(None, {})
 
+# `request.json` not parsed yet (None is a valid JSON value, so it cannot mark that).
+UNPARSED: Any = object()
+
 
 class ClientDisconnected(HttpError):
     """The client went away before sending the whole body."""
@@ -92,7 +95,7 @@ class Request(dict[str, Any]):
         self._query: Query | None = None
         self._form: Form | None = None
         self._files: Files | None = None
-        self._json: Any = None
+        self._json: Any = UNPARSED
         self._cookies: dict[str, str] | None = None
 
     # Dict subclasses compare by content; a request is only equal to itself.
@@ -156,7 +159,7 @@ class Request(dict[str, Any]):
 
     @property
     def json(self) -> Any:
-        if self._json is None:
+        if self._json is UNPARSED:
             try:
                 self._json = pydantic_core.from_json(self._json_body())
             except ValueError:
@@ -188,13 +191,14 @@ class Request(dict[str, Any]):
 
     def _parse_body(self) -> None:
         content_type = self.content_type
+        media_type = content_type.lower()  # case-insensitive; the boundary is not
         new_form = self.app.Form if self.app is not None else Form
         new_files = self.app.Files if self.app is not None else Files
-        if content_type.startswith("multipart/form-data"):
+        if media_type.startswith("multipart/form-data"):
             self._form, self._files = parse_multipart(self.app, content_type, self.body)
             return
         self._form, self._files = new_form(), new_files()
-        if content_type.startswith("application/x-www-form-urlencoded") and self.body:
+        if media_type.startswith("application/x-www-form-urlencoded") and self.body:
             limit = self.MAX_FORM_FIELDS
             if limit is not None and self.body.count(b"&") >= limit:
                 raise HttpError(
@@ -282,6 +286,15 @@ class Request(dict[str, Any]):
         self._chunks.clear()
         self._buffered = 0
 
+    def close_files(self) -> None:
+        """The response is out: close the uploaded files (and their temporary files)."""
+        if self._files:
+            for uploads in self._files.values():
+                for upload in uploads:
+                    close = getattr(upload, "close", None)
+                    if close is not None:
+                        close()
+
     @property
     def buffered(self) -> int:
         return self._buffered
@@ -292,4 +305,5 @@ class Request(dict[str, Any]):
 
 
 async def _once(body: bytes) -> AsyncIterator[bytes]:
-    yield body
+    if body:  # like a streamed body: no data, no chunk
+        yield body

@@ -138,7 +138,15 @@ class Client:
         protocol.connection_made(Transport())
         self.protocol = protocol
         protocol.data_received(head.encode() + b"\r\n" + body)
-        if protocol.task is not None:
+        if protocol.upgraded is not None and protocol.task is not None:
+            # A websocket: this client speaks none, and its session would only end
+            # with the handler. Return the handshake answer; the session is cancelled.
+            task = protocol.task
+            while not task.done() and not protocol.transport.data:
+                await asyncio.sleep(0)
+            task.cancel()
+            await asyncio.wait([task])
+        elif protocol.task is not None:
             await protocol.task
         response = protocol.response
         if not isinstance(response.body, bytes):
@@ -301,8 +309,15 @@ async def read_response(reader: asyncio.StreamReader) -> WireResponse:
             parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             break
+        except httptools.HttpParserError:
+            # A 101 without `Connection: upgrade` makes the parser pause with a plain error.
+            if response.headers_complete and parser.get_status_code() == 101:
+                break
+            raise
         if response.headers_complete and parser.get_status_code() == 101:
             break
+    if not response.headers_complete:
+        raise ConnectionError("The connection closed before a response head")
     status = parser.get_status_code()
     response.status = HTTPStatus(status)
     if not response.complete:

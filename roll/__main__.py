@@ -1,0 +1,166 @@
+"""`python -m roll module:app [--host H] [--port P] [--workers N]`.
+
+One process serves in-process. With N > 1 workers, the parent binds the
+socket once, forks N children that all accept on it, restarts a child that
+dies, and on SIGTERM/SIGINT asks each child to stop gracefully (stop
+accepting, finish in-flight requests, close), killing stragglers after the
+grace period.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import signal
+import socket
+import sys
+import time
+import traceback
+from types import FrameType
+from typing import TYPE_CHECKING, Sequence
+
+from .server import GRACE, run, url
+
+if TYPE_CHECKING:
+    from .app import Roll
+
+
+def load_app(target: str) -> Roll:
+    """`package.module:attribute` (attribute defaults to `app`)."""
+    from .app import Roll
+
+    module_name, _, attribute = target.partition(":")
+    if not module_name:
+        raise SystemExit(f"Invalid app {target!r}: expected module:app")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    module = importlib.import_module(module_name)
+    app = getattr(module, attribute or "app", None)
+    if not isinstance(app, Roll):
+        raise SystemExit(f"{target!r} is not a Roll app")
+    return app
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.setblocking(False)
+    sock.set_inheritable(True)
+    return sock
+
+
+class Supervisor:
+    """The parent of N forked workers sharing one listening socket."""
+
+    # A worker that dies sooner than this after its start counts as a crash loop.
+    MIN_LIFETIME = 1.0
+    MAX_QUICK_DEATHS = 5
+
+    def __init__(self, app: Roll, sock: socket.socket, workers: int, grace: float) -> None:
+        self.app = app
+        self.sock = sock
+        self.workers = workers
+        self.grace = grace
+        self.children: dict[int, float] = {}  # pid -> start time
+        self.stopping = False
+        self.quick_deaths = 0
+        self.deadline = 0.0
+
+    def spawn(self) -> None:
+        pid = os.fork()
+        if pid == 0:  # the worker
+            code = 0
+            try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                run(self.app, sock=self.sock, quiet=True, grace=self.grace)
+            except BaseException:
+                traceback.print_exc()
+                code = 1
+            finally:
+                sys.stderr.flush()
+                os._exit(code)
+        self.children[pid] = time.monotonic()
+
+    def stop(self, signum: int, frame: FrameType | None) -> None:
+        if not self.stopping:
+            self.stopping = True
+            print("Stopping workers", file=sys.stderr, flush=True)
+            self.deadline = time.monotonic() + self.grace + 5
+            self.sock.close()  # the children hold it now; refuse new connections once they stop
+        for pid in self.children:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+        for _ in range(self.workers):
+            self.spawn()
+        status = 0
+        while self.children:
+            if self.stopping and time.monotonic() > self.deadline:
+                for pid in self.children:
+                    os.kill(pid, signal.SIGKILL)
+            try:
+                pid, code = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                time.sleep(0.05)
+                continue
+            started = self.children.pop(pid, None)
+            if started is None or self.stopping:
+                continue
+            exit_code = os.waitstatus_to_exitcode(code)
+            print(f"Worker {pid} exited ({exit_code}); restarting", file=sys.stderr, flush=True)
+            if time.monotonic() - started < self.MIN_LIFETIME:
+                self.quick_deaths += 1
+                if self.quick_deaths >= self.MAX_QUICK_DEATHS:
+                    print("Workers keep dying: giving up", file=sys.stderr, flush=True)
+                    self.stop(signal.SIGTERM, None)
+                    status = 1
+                    continue
+            self.spawn()
+        self.sock.close()
+        return status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m roll", description="Serve a Roll app.")
+    parser.add_argument("app", help="module:attribute of the app, e.g. myproject.web:app")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=3579)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="processes sharing the port (default: 1)"
+    )
+    parser.add_argument(
+        "--grace", type=float, default=GRACE,
+        help=f"seconds in-flight requests get on shutdown (default: {GRACE:g})",
+    )
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    app = load_app(args.app)
+    sock = bind(args.host, args.port)
+    host, port = sock.getsockname()[:2]
+    plural = "s" if args.workers > 1 else ""
+    print(
+        f"Rolling on {url(host, port)} with {args.workers} worker{plural} (pid {os.getpid()})",
+        file=sys.stderr,
+        flush=True,
+    )
+    if args.workers == 1:
+        run(app, sock=sock, quiet=True, grace=args.grace)
+        return 0
+    return Supervisor(app, sock, args.workers, args.grace).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
