@@ -557,16 +557,19 @@ class HTTPProtocol(asyncio.Protocol):
         """Close gracefully: now if idle, else after the responses in flight.
 
         A connection taken over (a websocket) gets its `shutdown()` method
-        called when it has one, else it is closed.
+        called when it has one; else its task is cancelled (a websocket
+        handler cancelled closes with 1001), else it is closed.
         """
         self.keep_alive = False
         if self.upgraded is not None:
             shutdown = getattr(self.upgraded, "shutdown", None)
             if shutdown is not None:
                 shutdown()
+            elif self.task is not None and not self.task.done():
+                self.task.cancel()
             else:
                 self.close()
-        elif not self._in_flight and self._state != BODY:
+        elif not self._in_flight:
             self.close()
 
     @property
