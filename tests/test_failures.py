@@ -269,3 +269,27 @@ async def test_upgraded_without_shutdown_is_closed(app: Roll) -> None:
     protocol.upgraded = PlainUpgraded()
     protocol.shutdown()
     assert transport.is_closing()
+
+
+async def test_graceful_shutdown_closes_websockets_with_1001(app: Roll) -> None:
+    from websockets.asyncio.client import connect as ws_connect
+    from websockets.exceptions import ConnectionClosed
+
+    @app.route("/ws", protocol="websocket")
+    async def echo(request: Request, ws: Any) -> None:
+        async for message in ws:
+            await ws.send(message)
+
+    await app.startup()
+    server, port = await serve(app)
+    async with ws_connect(f"ws://127.0.0.1:{port}/ws") as websocket:
+        await websocket.send("hello")
+        assert await websocket.recv() == "hello"
+        shutdown = asyncio.create_task(app.graceful_shutdown(server, grace=2))
+        with pytest.raises(ConnectionClosed) as closed:
+            await websocket.recv()
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 1001
+    await shutdown
+    assert app["events"] == ["shutdown hook"]
+    assert len(app.connections) == 0
