@@ -233,6 +233,32 @@ async def test_never_ending_header_line(liveclient: LiveClient) -> None:
     assert only(raw).status == 431
 
 
+async def test_repeated_header_flood(liveclient: LiveClient) -> None:
+    # Repeated names are joined into one field: the size limit catches them.
+    raw = await exchange(liveclient.port, get(headers="X: a\r\n" * 500))
+    reply = only(raw)
+    assert reply.status == 431
+    assert_short(reply, b"too large")
+
+
+async def test_head_over_several_reads(liveclient: LiveClient) -> None:
+    reader, writer = await connect(liveclient.port)
+    head = get(headers="".join(f"X-{i}: {'v' * 80}\r\n" for i in range(8)))
+    for start in range(0, len(head), 50):
+        writer.write(head[start : start + 50])
+        await writer.drain()
+        await asyncio.sleep(0.002)
+    assert (await read_replies(reader, 1))[0].status == 200
+    head = get(headers="".join(f"X-{i}: {'v' * 150}\r\n" for i in range(8)))
+    for start in range(0, len(head), 50):
+        writer.write(head[start : start + 50])
+        await writer.drain()
+        await asyncio.sleep(0.002)
+    raw = await read_until_closed(reader)
+    writer.close()
+    assert only(raw).status == 431
+
+
 async def test_headers_within_limits(liveclient: LiveClient) -> None:
     headers = {f"X-{i}": "v" * 50 for i in range(8)}
     response = await liveclient.query("GET", "/", headers=headers)
