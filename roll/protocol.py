@@ -251,11 +251,10 @@ class HTTPProtocol(asyncio.Protocol):
         if len(headers) > self.MAX_HEADERS:
             raise self._headers_too_large(True)
         payload = self.app.lookup(request).payload
-        limit = self.MAX_BODY_SIZE
-        if payload and "max_body_size" in payload:
-            limit = payload["max_body_size"]
         length = headers.get("CONTENT-LENGTH")
         if length is not None:  # httptools checked it is one number
+            limit = self._body_limit = self._max_body_size(payload)
+            self._body_size = 0
             if limit is not None and int(length) > limit:
                 raise HttpError(
                     HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
@@ -265,6 +264,8 @@ class HTTPProtocol(asyncio.Protocol):
             # httptools rejects it too, but only after this callback: too late.
             if not headers["TRANSFER-ENCODING"].rstrip(" \t").lower().endswith("chunked"):
                 raise HttpError(HTTPStatus.BAD_REQUEST, "Invalid Transfer-Encoding")
+            self._body_limit = self._max_body_size(payload)
+            self._body_size = 0
         if self._in_flight >= self.MAX_PIPELINED - 1:
             if self._in_flight >= self.MAX_PIPELINED:  # all came in one read
                 raise HttpError(
@@ -274,8 +275,6 @@ class HTTPProtocol(asyncio.Protocol):
             if not self._reading_paused:
                 self._reading_paused = True
                 self.transport.pause_reading()
-        self._body_limit = limit
-        self._body_size = 0
         self._state = BODY
         if self.parser.should_upgrade():
             if request.method != "CONNECT":
@@ -303,6 +302,12 @@ class HTTPProtocol(asyncio.Protocol):
     def on_message_complete(self) -> None:
         self._state = IDLE
         self.request.finish()
+
+    def _max_body_size(self, payload: dict[str, Any] | None) -> int | None:
+        if payload and "max_body_size" in payload:
+            limit: int | None = payload["max_body_size"]
+            return limit
+        return self.MAX_BODY_SIZE
 
     def _headers_too_large(self, count: bool) -> HttpError:
         if count:
