@@ -16,7 +16,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 install: $(STAMP)
 
 run: install
-	$(BIN)/python -m examples.app
+	$(BIN)/python -m examples.typed_app
 
 pytest: install
 	$(BIN)/pytest -q

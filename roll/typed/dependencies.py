@@ -1,0 +1,198 @@
+"""Dependencies: providers resolved once per request, and their cleanup.
+
+A provider is any callable whose parameters are resolved like a handler's.
+Its result is cached in the request's `Scope`, so every parameter asking for
+it, anywhere in the tree, shares one value. Generator providers (sync or
+async) are entered at resolution and finished by `Scope.close` once the
+handler is done: their code after `yield` runs on success, and the error is
+thrown into them on failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from .errors import Invalid, Problem
+
+if TYPE_CHECKING:
+    from .plan import Plan
+
+log = logging.getLogger("roll.typed")
+
+
+class Kind(Enum):
+    FUNCTION = "function"
+    COROUTINE = "coroutine"
+    GENERATOR = "generator"
+    ASYNC_GENERATOR = "async generator"
+
+
+def kind_of(provider: Callable[..., Any]) -> Kind:
+    target = inspect.unwrap(provider)
+    if not (inspect.isfunction(target) or inspect.ismethod(target) or inspect.isclass(target)):
+        target = type(target).__call__  # a callable instance
+    if inspect.isasyncgenfunction(target):
+        return Kind.ASYNC_GENERATOR
+    if inspect.isgeneratorfunction(target):
+        return Kind.GENERATOR
+    if inspect.iscoroutinefunction(target):
+        return Kind.COROUTINE
+    return Kind.FUNCTION
+
+
+@dataclass(eq=False)
+class Dependency:
+    """A provider bound to the plan of its own parameters (for one route)."""
+
+    provider: Callable[..., Any]
+    plan: Plan
+    kind: Kind
+    singleton: Singleton | None = None
+
+
+@dataclass(eq=False)
+class Singleton:
+    """An app-level provider made once, at first use, and kept."""
+
+    provider: Callable[..., Any]
+    plan: Plan
+    kind: Kind
+    value: Any = None
+    ready: bool = False
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    exits: list[Any] = field(default_factory=list)
+
+    async def get(self) -> Any:
+        if self.ready:
+            return self.value
+        async with self.lock:
+            if not self.ready:
+                scope = Scope()
+                kwargs = await resolve(self.plan, None, None, {}, scope)
+                self.value = await call(self.provider, self.kind, kwargs, self.exits)
+                self.exits.extend(scope.exits)
+                self.ready = True
+        return self.value
+
+    async def close(self) -> None:
+        exits, self.exits = self.exits, []
+        self.ready, self.value = False, None
+        await finish(exits, None)
+
+
+FAILED: Any = object()
+
+
+class Scope:
+    """Per-request state of the dependencies: cached values and cleanups."""
+
+    __slots__ = ("cache", "exits")
+
+    def __init__(self) -> None:
+        self.cache: dict[Dependency, Any] = {}
+        self.exits: list[Any] = []
+
+    async def get(
+        self, dependency: Dependency, request: Any, response: Any, vars: dict[str, str]
+    ) -> Any:
+        if dependency.singleton is not None:
+            return await dependency.singleton.get()
+        value = self.cache.get(dependency, FAILED)
+        if value is not FAILED:
+            return value
+        if dependency in self.cache:  # failed earlier: already reported
+            raise Invalid([])
+        try:
+            kwargs = await resolve(dependency.plan, request, response, vars, self)
+        except Invalid:
+            self.cache[dependency] = FAILED
+            raise
+        value = await call(dependency.provider, dependency.kind, kwargs, self.exits)
+        self.cache[dependency] = value
+        return value
+
+    async def close(self, error: BaseException | None) -> None:
+        exits, self.exits = self.exits, []
+        await finish(exits, error)
+
+
+async def call(
+    provider: Callable[..., Any], kind: Kind, kwargs: dict[str, Any], exits: list[Any]
+) -> Any:
+    if kind is Kind.FUNCTION:
+        return provider(**kwargs)
+    if kind is Kind.COROUTINE:
+        return await provider(**kwargs)
+    generator = provider(**kwargs)
+    if kind is Kind.ASYNC_GENERATOR:
+        value = await generator.__anext__()
+    else:
+        value = next(generator)
+    exits.append(generator)
+    return value
+
+
+async def finish(exits: list[Any], error: BaseException | None) -> None:
+    """Finish the generators, last entered first; raise the first cleanup
+    error unless the request already failed (then it is only logged)."""
+    first: BaseException | None = None
+    for generator in reversed(exits):
+        try:
+            await finish_one(generator, error)
+        except Exception as cleanup_error:
+            if error is None and first is None:
+                first = cleanup_error
+            else:
+                log.error("Error while closing a provider", exc_info=cleanup_error)
+    if first is not None:
+        raise first
+
+
+async def finish_one(generator: Any, error: BaseException | None) -> None:
+    is_async = inspect.isasyncgen(generator)
+    try:
+        if error is None:
+            if is_async:
+                await generator.__anext__()
+            else:
+                next(generator)
+        elif is_async:
+            await generator.athrow(error)
+        else:
+            generator.throw(error)
+    except (StopAsyncIteration, StopIteration):
+        return
+    except BaseException as raised:
+        if raised is error:
+            return
+        raise
+    raise RuntimeError(f"Provider {generator!r} yielded more than once")
+
+
+async def resolve(
+    plan: Plan, request: Any, response: Any, vars: dict[str, str], scope: Scope
+) -> dict[str, Any]:
+    """Run a plan: every parameter's value, or Invalid with all the problems."""
+    kwargs: dict[str, Any] = {}
+    problems: list[Problem] | None = None
+    for name, extract in plan.extractors:
+        try:
+            kwargs[name] = extract(request, response, vars)
+        except Invalid as error:
+            problems = error.problems if problems is None else problems + error.problems
+    for name, dependency in plan.dependencies:
+        try:
+            kwargs[name] = await scope.get(dependency, request, response, vars)
+        except Invalid as error:
+            problems = error.problems if problems is None else problems + error.problems
+    if problems is not None:
+        raise Invalid(problems)
+    if plan.extra_vars:
+        kwargs.update({key: vars[key] for key in plan.extra_vars if key in vars})
+    return kwargs

@@ -1,0 +1,33 @@
+"""Return values: what a typed handler returns becomes the response body.
+
+None leaves the response alone; str is text; bytes is the raw body; anything
+else (pydantic model, dataclass, dict, list...) is JSON, serialised by
+pydantic-core in one pass. A Content-Type already set by the handler is kept.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic_core import to_json
+
+from .errors import JSON_CONTENT_TYPE
+
+TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
+RAW_TYPES = (bytes, bytearray, memoryview)
+
+
+def render(response: Any, result: Any) -> None:
+    cls = type(result)
+    if cls is str:
+        response.body = result
+        content_type = TEXT_CONTENT_TYPE
+    elif cls in RAW_TYPES:
+        response.body = bytes(result)
+        return
+    else:
+        response.body = to_json(result)
+        content_type = JSON_CONTENT_TYPE
+    headers = response.headers
+    if "Content-Type" not in headers:
+        headers["Content-Type"] = content_type

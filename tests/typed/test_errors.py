@@ -1,0 +1,148 @@
+"""Bad input: one 400 listing every problem, as JSON, reshapable by the error hook."""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+from typing import Annotated, Any
+
+import pytest
+from pydantic import BaseModel
+
+from roll import HttpError, Request, Response
+from roll.testing import Client
+from roll.typed import Cookie, Header, InvalidRequest, Problem, TypedRoll
+
+
+class Item(BaseModel):
+    name: str
+    price: float
+
+
+@pytest.fixture
+def app() -> TypedRoll:
+    app = TypedRoll()
+
+    @app.route("/shops/{shop_id}/items", methods=["POST"])
+    async def add_item(
+        shop_id: int,
+        item: Item,
+        dry_run: bool = False,
+        token: Annotated[str, Header(alias="X-Token")] = "",
+        lang: Annotated[str, Cookie()] = "en",
+    ) -> Item:
+        return item
+
+    @app.route("/manual")
+    async def manual(page: int = 1) -> None:
+        raise InvalidRequest([{"location": "query", "name": "page", "message": "too far"}])
+
+    @app.route("/crash")
+    async def crash(page: int = 1) -> None:
+        raise RuntimeError("boom")
+
+    @app.route("/http-error")
+    async def http_error(page: int = 1) -> None:
+        raise HttpError(HTTPStatus.CONFLICT, "taken")
+
+    return app
+
+
+async def test_every_problem_at_once(client: Client) -> None:
+    response = await client.post("/shops/abc/items?dry_run=perhaps", {"price": "free"})
+    assert response.status == HTTPStatus.BAD_REQUEST
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert json.loads(response.body) == {
+        "errors": [
+            {"location": "path", "name": "shop_id", "message": "Input should be a valid integer"},
+            {"location": "body", "name": "name", "message": "Field required"},
+            {
+                "location": "body",
+                "name": "price",
+                "message": "Input should be a valid number, unable to parse string as a number",
+            },
+            {"location": "query", "name": "dry_run", "message": "Input should be a valid boolean"},
+        ]
+    }
+
+
+async def test_valid_request(client: Client) -> None:
+    response = await client.post("/shops/1/items", {"name": "hat", "price": 3})
+    assert response.status == HTTPStatus.OK
+    assert json.loads(response.body) == {"name": "hat", "price": 3.0}
+
+
+async def test_error_hook_receives_the_error(app: TypedRoll, client: Client) -> None:
+    seen: list[Any] = []
+
+    @app.listen("error")
+    async def on_error(request: Request, response: Response, error: HttpError) -> None:
+        seen.append(error)
+
+    response = await client.post("/shops/x/items", {"name": "a", "price": 1})
+    assert response.status == HTTPStatus.BAD_REQUEST
+    (error,) = seen
+    assert isinstance(error, InvalidRequest)
+    assert error.status == HTTPStatus.BAD_REQUEST
+    assert error.problems == [
+        {"location": "path", "name": "shop_id", "message": "Input should be a valid integer"}
+    ]
+    assert json.loads(response.body) == {"errors": error.problems}
+
+
+async def test_error_hook_can_reshape(app: TypedRoll, client: Client) -> None:
+    @app.listen("error")
+    async def on_error(request: Request, response: Response, error: HttpError) -> None:
+        if isinstance(error, InvalidRequest):
+            response.status = HTTPStatus.UNPROCESSABLE_ENTITY
+            response.json = {"status": error.status, "detail": [p["name"] for p in error.problems]}
+
+    response = await client.post("/shops/x/items", {"price": 1})
+    assert response.status == HTTPStatus.UNPROCESSABLE_ENTITY
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert json.loads(response.body) == {"status": 400, "detail": ["shop_id", "name"]}
+
+
+async def test_invalid_request_raised_by_a_handler(client: Client) -> None:
+    response = await client.get("/manual")
+    assert response.status == HTTPStatus.BAD_REQUEST
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert json.loads(response.body) == {
+        "errors": [{"location": "query", "name": "page", "message": "too far"}]
+    }
+
+
+async def test_other_errors_are_untouched(client: Client) -> None:
+    response = await client.get("/crash")
+    assert response.status == HTTPStatus.INTERNAL_SERVER_ERROR
+    assert "Content-Type" not in response.headers
+    response = await client.get("/http-error")
+    assert response.status == HTTPStatus.CONFLICT
+    assert response.body == b"taken"
+
+
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        (b"{", "application/json"),
+        (b"[1, 2]", "application/json"),
+        (b'"text"', "application/json"),
+        (b"null", "application/json"),
+        (b"\xff\xfe", "application/json"),
+        (b'{"name": "a", "price": 1}', "application/x-www-form-urlencoded"),
+        (b'{"name": "a", "price": 1}', "multipart/form-data; boundary=x"),
+        (b"", "application/json"),
+    ],
+)
+async def test_bad_bodies_are_400_never_500(client: Client, body: bytes, content_type: str) -> None:
+    response = await client.post("/shops/1/items", body=body, content_type=content_type)
+    assert response.status == HTTPStatus.BAD_REQUEST
+    errors = json.loads(response.body)["errors"]
+    assert errors and all(error["location"] == "body" for error in errors)
+
+
+def test_problems_are_deduplicated() -> None:
+    problem: Problem = {"location": "body", "name": "form", "message": "Unparsable"}
+    error = InvalidRequest([problem, problem])
+    assert error.problems == [problem]
+    assert json.loads(error.message) == {"errors": [problem]}

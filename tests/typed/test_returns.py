@@ -1,0 +1,164 @@
+"""Return values become the response body; a route extra sets the success status."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from roll import Response
+from roll.testing import Client
+from roll.typed import TypedRoll
+
+
+class Item(BaseModel):
+    name: str
+    price: float
+
+
+@dataclass
+class Point:
+    x: int
+    y: int
+
+
+@pytest.fixture
+def app() -> TypedRoll:
+    app = TypedRoll()
+
+    @app.route("/model", methods=["GET", "HEAD"])
+    async def model(name: str = "hat") -> Item:
+        return Item(name=name, price=1.5)
+
+    @app.route("/dataclass")
+    async def dataclass_() -> Point:
+        return Point(1, 2)
+
+    @app.route("/dict")
+    async def dict_() -> dict[str, Any]:
+        return {"status": HTTPStatus.ACCEPTED, "items": [Item(name="a", price=1)]}
+
+    @app.route("/list")
+    async def list_() -> list[int]:
+        return [1, 2, 3]
+
+    @app.route("/str")
+    async def str_() -> str:
+        return "héllo"
+
+    @app.route("/bytes")
+    async def bytes_() -> bytes:
+        return b"\x00raw"
+
+    @app.route("/none")
+    async def none(response: Response) -> None:
+        response.headers["Content-Type"] = "text/csv"
+        response.body = "a,b"
+
+    @app.route("/html")
+    async def html(response: Response) -> str:
+        response.headers["Content-Type"] = "text/html; charset=utf-8"
+        return "<p>hi</p>"
+
+    @app.route("/items", methods=["POST"], status=201)
+    async def create(item: Item) -> Item:
+        return item
+
+    @app.route("/override", status=201)
+    async def override(response: Response, code: int = 202) -> None:
+        response.status = code
+
+    @app.route("/number")
+    async def number() -> float:
+        return 2.5
+
+    return app
+
+
+async def test_model(client: Client) -> None:
+    response = await client.get("/model?name=cap")
+    assert response.status == HTTPStatus.OK
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert response.body == b'{"name":"cap","price":1.5}'
+
+
+async def test_dataclass(client: Client) -> None:
+    response = await client.get("/dataclass")
+    assert json.loads(response.body) == {"x": 1, "y": 2}
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+
+
+async def test_dict_with_nested_models_and_status(client: Client) -> None:
+    response = await client.get("/dict")
+    assert json.loads(response.body) == {"status": 202, "items": [{"name": "a", "price": 1.0}]}
+
+
+async def test_list(client: Client) -> None:
+    assert (await client.get("/list")).body == b"[1,2,3]"
+
+
+async def test_number_is_json(client: Client) -> None:
+    response = await client.get("/number")
+    assert response.body == b"2.5"
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+
+
+async def test_str_is_text(client: Client) -> None:
+    response = await client.get("/str")
+    assert response.body == "héllo".encode()
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+
+
+async def test_bytes_are_raw(client: Client) -> None:
+    response = await client.get("/bytes")
+    assert response.body == b"\x00raw"
+    assert "Content-Type" not in response.headers
+
+
+async def test_none_leaves_the_response_alone(client: Client) -> None:
+    response = await client.get("/none")
+    assert response.body == b"a,b"
+    assert response.headers["Content-Type"] == "text/csv"
+
+
+async def test_handler_content_type_is_kept(client: Client) -> None:
+    response = await client.get("/html")
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert response.body == b"<p>hi</p>"
+
+
+async def test_success_status(client: Client) -> None:
+    response = await client.post("/items", {"name": "a", "price": 2})
+    assert response.status == HTTPStatus.CREATED
+    assert json.loads(response.body) == {"name": "a", "price": 2.0}
+
+
+async def test_success_status_not_used_on_errors(client: Client) -> None:
+    response = await client.post("/items", {"name": "a"})
+    assert response.status == HTTPStatus.BAD_REQUEST
+
+
+async def test_handler_may_override_the_status(client: Client) -> None:
+    assert (await client.get("/override")).status == HTTPStatus.ACCEPTED
+
+
+async def test_status_extra_is_in_the_payload(app: TypedRoll, client: Client) -> None:
+    seen: list[Any] = []
+
+    @app.listen("request")
+    async def on_request(request: Any, response: Any) -> None:
+        seen.append(request.route.payload["status"])
+
+    await client.post("/items", {"name": "a", "price": 2})
+    assert seen == [201]
+
+
+async def test_head_has_no_body(client: Client) -> None:
+    response = await client.head("/model")
+    assert response.status == HTTPStatus.OK
+    assert client.protocol is not None
+    assert client.protocol.transport.data.endswith(b"\r\n\r\n")
