@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import weakref
 from collections import defaultdict
 from http import HTTPStatus
 from typing import Any, Awaitable, Callable, TypeVar
 
 from autoroutes import Routes
 
-from . import cookies, multidict, websocket
+from . import cookies, multidict, multipart, websocket
 from .http import HTTP_METHODS, HttpError
 from .protocol import HTTPProtocol
 
@@ -39,12 +40,21 @@ class Roll(dict[str, Any]):
     Request = HttpRequest
     Response = HttpResponse
     Cookies = cookies.Cookies
+    Multipart = multipart.Multipart
+
+    # Seconds a handler may run before it is cancelled and the client gets a
+    # 503 (None: no limit). A route can set its own with the `timeout=` extra.
+    HANDLER_TIMEOUT: float | None = None
+    # Seconds `graceful_shutdown()` gives the requests in flight to finish.
+    SHUTDOWN_GRACE: float = 10.0
 
     def __init__(self) -> None:
         super().__init__()
         self.routes = self.Routes()
         self.hooks: defaultdict[str, list[Listener]] = defaultdict(list)
         self.loop: asyncio.AbstractEventLoop | None = None
+        # The open connections (HTTP, and websockets until they close).
+        self.connections: weakref.WeakSet[HTTPProtocol] = weakref.WeakSet()
 
     # A dict compares by content; two apps are only equal when identical.
     __hash__ = object.__hash__  # type: ignore[assignment]
@@ -63,6 +73,41 @@ class Roll(dict[str, Any]):
 
     async def shutdown(self) -> None:
         await self.hook("shutdown")
+
+    async def graceful_shutdown(
+        self, server: asyncio.AbstractServer | None = None, grace: float | None = None
+    ) -> None:
+        """Stop accepting (closes `server` if given), `drain()`, then run the `shutdown` hook."""
+        if server is not None:
+            server.close()
+        await self.drain(grace)
+        if server is not None:
+            await server.wait_closed()
+        await self.shutdown()
+
+    async def drain(self, grace: float | None = None) -> None:
+        """Close every connection without cutting a request.
+
+        Idle keep-alive connections close at once, busy ones after their
+        response; websockets get their protocol's `shutdown()` (close 1001).
+        After `grace` seconds (default `SHUTDOWN_GRACE`) what is still open
+        is aborted and its task cancelled.
+        """
+        loop = asyncio.get_running_loop()
+        for connection in list(self.connections):
+            connection.shutdown()
+        deadline = loop.time() + (self.SHUTDOWN_GRACE if grace is None else grace)
+        while loop.time() < deadline and any(
+            not connection.transport.is_closing() for connection in self.connections
+        ):
+            await asyncio.sleep(0.02)
+        for connection in list(self.connections):
+            if not connection.transport.is_closing():
+                log.warning("Aborting a connection still busy after the grace period")
+                connection.abort()
+                if connection.task is not None:
+                    connection.task.cancel()
+        await asyncio.sleep(0)  # let the transports report their closing
 
     def factory(self) -> HTTPProtocol:
         """Protocol factory for `loop.create_server`."""
@@ -87,13 +132,30 @@ class Roll(dict[str, Any]):
                 if not payload["lazy_body"]:
                     await request.load_body()
                 if not await self.hook("request", request, response):
-                    await handler(request, response, **request.route.vars)
+                    timeout = payload.get("timeout", self.HANDLER_TIMEOUT)
+                    if timeout is None:
+                        await handler(request, response, **request.route.vars)
+                    else:
+                        await self._call_with_timeout(timeout, handler, request, response)
         except Exception as error:
             await self.on_error(request, response, error)
         try:
             await self.hook("response", request, response)
         except Exception as error:
             await self.on_error(request, response, error, run_hook=False)
+
+    async def _call_with_timeout(
+        self, timeout: float, handler: Any, request: HttpRequest, response: HttpResponse
+    ) -> None:
+        try:
+            async with asyncio.timeout(timeout) as scope:
+                await handler(request, response, **request.route.vars)
+        except TimeoutError:
+            if not scope.expired():
+                raise  # the handler's own TimeoutError
+            raise HttpError(
+                HTTPStatus.SERVICE_UNAVAILABLE, f"Handler timeout ({timeout}s)"
+            ) from None
 
     async def on_error(
         self,

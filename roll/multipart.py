@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from http import HTTPStatus
 from tempfile import SpooledTemporaryFile
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import unquote
 
 import multipart as multipart_parser
@@ -53,7 +53,15 @@ def disposition_params(header: str) -> dict[str, str]:
 
 
 class Multipart:
-    """Feed it a multipart body chunk by chunk; it fills a Form and a Files."""
+    """Feed it a multipart body chunk by chunk; it fills a Form and a Files.
+
+    The limits below answer 413 when crossed: change them on a subclass set
+    as `app.Multipart`, or on this class for every app.
+    """
+
+    MAX_PARTS: ClassVar[int | None] = 100  # fields and files together
+    MAX_FIELD_SIZE: ClassVar[int | None] = 1024 * 1024  # bytes of a text field (held in memory)
+    MAX_FILE_SIZE: ClassVar[int | None] = 64 * 1024 * 1024  # bytes of one file (spooled to disk)
 
     def __init__(self, app: Roll | None = None) -> None:
         self.app = app
@@ -64,6 +72,8 @@ class Multipart:
         self._field: list[bytes] | None = None
         self._file: UploadedFile | None = None
         self._charset = "utf-8"
+        self._parts = 0
+        self._size = 0
 
     def initialize(self, content_type: str) -> tuple[Form, Files]:
         _, options = multipart_parser.parse_options_header(content_type)
@@ -85,8 +95,14 @@ class Multipart:
                 elif event is None:
                     self._on_part_end()
                 elif self._file is not None:
+                    self._size += len(event)
+                    if self.MAX_FILE_SIZE is not None and self._size > self.MAX_FILE_SIZE:
+                        raise self._too_large(f"Multipart file too large (limit: {self.MAX_FILE_SIZE} bytes)")
                     self._file.write(event)
                 elif self._field is not None:
+                    self._size += len(event)
+                    if self.MAX_FIELD_SIZE is not None and self._size > self.MAX_FIELD_SIZE:
+                        raise self._too_large(f"Multipart field too large (limit: {self.MAX_FIELD_SIZE} bytes)")
                     self._field.append(event)
         except multipart_parser.MultipartError:
             raise HttpError(HTTPStatus.BAD_REQUEST, "Unparsable multipart body")
@@ -99,7 +115,17 @@ class Multipart:
             except multipart_parser.MultipartError:
                 raise HttpError(HTTPStatus.BAD_REQUEST, "Unparsable multipart body")
 
+    def _too_large(self, message: str) -> HttpError:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        return HttpError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, message)
+
     def _on_part(self, segment: multipart_parser.MultipartSegment) -> None:
+        self._parts += 1
+        self._size = 0
+        if self.MAX_PARTS is not None and self._parts > self.MAX_PARTS:
+            raise self._too_large(f"Too many multipart parts (limit: {self.MAX_PARTS})")
         params = disposition_params(segment.header("Content-Disposition", "") or "")
         self._name = params.get("name", segment.name or "")
         filename = params.get("filename")
@@ -129,7 +155,7 @@ class Multipart:
 
 
 def parse_multipart(app: Roll | None, content_type: str, body: bytes) -> tuple[Form, Files]:
-    parser = Multipart(app)
+    parser = app.Multipart(app) if app is not None else Multipart(app)
     form, files = parser.initialize(content_type)
     try:
         parser.feed_data(body)

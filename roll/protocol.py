@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from urllib.parse import unquote_to_bytes
 
 import httptools
@@ -25,6 +25,19 @@ STATUS_LINES: dict[int, bytes] = {
 }
 BODYLESS_STATUSES = frozenset((204, 304))
 
+# Where the parser is in the current request (`HTTPProtocol._state`).
+IDLE = 0  # between requests
+HEAD = 1  # request line and headers being received
+BODY = 2  # headers done, body being received (the request's task runs already)
+LINGER = 3  # answered an invalid request: reading (and dropping) until the client closes
+
+INF = float("inf")
+IDLE_SOON = 0.0  # a deadline meaning "idle from about now": set by the timer
+
+
+class _StopParsing(Exception):
+    """Raised from a parser callback to ignore the rest of the input."""
+
 
 class Upgraded(Protocol):
     """What takes the connection over after an HTTP upgrade (a websocket)."""
@@ -35,9 +48,38 @@ class Upgraded(Protocol):
 
 
 class HTTPProtocol(asyncio.Protocol):
-    """One instance per connection: parses requests, runs the app, writes responses."""
+    """One instance per connection: parses requests, runs the app, writes responses.
+
+    The limits and timeouts below are class attributes: change them on a
+    subclass set as `app.HttpProtocol` (or on this class, for every app).
+    See docs/hardening.md.
+    """
+
+    # Limits. Crossing one answers with the status in the comment, then closes.
+    MAX_URL_SIZE: ClassVar[int] = 8 * 1024  # request target, bytes → 414
+    MAX_HEADERS: ClassVar[int] = 100  # header fields (distinct names) → 431
+    MAX_HEADERS_SIZE: ClassVar[int] = 16 * 1024  # header names + values, bytes → 431
+    # Request body, bytes → 413 (None: no limit). A route can set its own with
+    # the `max_body_size=` extra. Checked against Content-Length before reading,
+    # and while receiving a chunked body.
+    MAX_BODY_SIZE: ClassVar[int | None] = 1024 * 1024
+    # Requests received but not answered yet on one connection: reading pauses
+    # there; more than that in a single read → 429.
+    MAX_PIPELINED: ClassVar[int] = 100
+
+    # Timeouts in seconds (None: no timeout).
+    KEEP_ALIVE_TIMEOUT: ClassVar[float | None] = 5.0  # idle connection → closed
+    HEADERS_TIMEOUT: ClassVar[float | None] = 10.0  # to receive a whole head → 408
+    BODY_TIMEOUT: ClassVar[float | None] = 10.0  # with no body byte received → 408
+    # A client that does not read what we send: closed (aborted) after that.
+    SEND_TIMEOUT: ClassVar[float | None] = 30.0
+    # After answering an invalid request, the input is read and dropped that
+    # long before closing, so that the client gets the answer instead of a
+    # connection reset.
+    LINGER_TIMEOUT: ClassVar[float | None] = 2.0
 
     __slots__ = (
+        "__weakref__",
         "app",
         "loop",
         "parser",
@@ -52,6 +94,15 @@ class HTTPProtocol(asyncio.Protocol):
         "_drain",
         "_failed",
         "_closed",
+        "_state",
+        "_head_size",
+        "_read_size",
+        "_body_size",
+        "_body_limit",
+        "_in_flight",
+        "_timer",
+        "_timer_at",
+        "_deadline",
     )
 
     # Lazy-body bytes buffered under which reading resumes.
@@ -72,6 +123,15 @@ class HTTPProtocol(asyncio.Protocol):
         self._drain: asyncio.Future[None] | None = None
         self._failed = False
         self._closed = False
+        self._state = IDLE
+        self._head_size = 0
+        self._read_size = 0
+        self._body_size = 0
+        self._body_limit: int | None = None
+        self._in_flight = 0
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = INF
+        self._deadline = INF
 
     # asyncio.Protocol
 
@@ -79,9 +139,17 @@ class HTTPProtocol(asyncio.Protocol):
         self.transport = transport
         if self.loop is None:
             self.loop = asyncio.get_running_loop()
+        if self.app is not None:
+            self.app.connections.add(self)
+        self._arm(self.KEEP_ALIVE_TIMEOUT)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self.app is not None:
+            self.app.connections.discard(self)
         if self.upgraded is not None:
             self.upgraded.connection_lost(exc)
         if self.request is not None:
@@ -103,23 +171,49 @@ class HTTPProtocol(asyncio.Protocol):
             return
         if self._failed:
             return
+        self._read_size = len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
             self.on_upgrade(data[upgrade.args[0] :])
+            return
         except httptools.HttpParserError as error:
-            self.on_parse_error(error)
+            if not isinstance(error.__context__, _StopParsing):
+                self.on_parse_error(error)
+            self._failed = True
+            return
+        if self._state:  # the request goes on in a later read
+            if self._state == BODY:
+                self._arm(self.BODY_TIMEOUT)  # an inactivity timeout
+            elif self._head_size < 0:  # the head started in this read
+                self._head_size = 0
+                self._arm(self.HEADERS_TIMEOUT)  # for the whole head
+            else:
+                # httptools keeps an unfinished header line to itself: count the
+                # bytes here so that a never-ending line cannot fill the memory.
+                self._head_size += len(data)
+                if self._head_size > self.MAX_URL_SIZE + self.MAX_HEADERS_SIZE + 1024:
+                    self.on_parse_error(self._headers_too_large(False))
 
     # httptools callbacks
 
     def on_message_begin(self) -> None:
+        if not self.keep_alive:
+            raise _StopParsing  # a previous request asked to close, or failed
         self.request = self.app.Request(self.app, self)
         self.response = self.app.Response(self.app, self)
+        self._state = HEAD
+        self._head_size = -1
 
     def on_url(self, url: bytes) -> None:
         request = self.request
         request.url += url
         target = request.url
+        if len(target) > self.MAX_URL_SIZE:
+            raise HttpError(
+                HTTPStatus.REQUEST_URI_TOO_LONG,
+                f"URL too long (limit: {self.MAX_URL_SIZE} bytes)",
+            )
         if target[:1] != b"/" and b"://" in target:  # absolute-form: drop scheme and host
             target = b"/" + target.split(b"://", 1)[1].partition(b"/")[2]
         path, _, query = target.partition(b"?")
@@ -148,29 +242,89 @@ class HTTPProtocol(asyncio.Protocol):
             raise HttpError(HTTPStatus.BAD_REQUEST, "Invalid URL encoding")
         request.method = self.parser.get_method().decode()
         keep_alive = self.parser.should_keep_alive()
-        self.app.lookup(request)
+        headers = request.headers
+        # A head that came in one small read cannot be too large: only count
+        # the bytes when it spanned reads or came in a large one.
+        if self._head_size >= 0 or self._read_size > self.MAX_HEADERS_SIZE:
+            if sum(map(len, headers.values())) + sum(map(len, headers)) > self.MAX_HEADERS_SIZE:
+                raise self._headers_too_large(False)
+        if len(headers) > self.MAX_HEADERS:
+            raise self._headers_too_large(True)
+        payload = self.app.lookup(request).payload
+        length = headers.get("CONTENT-LENGTH")
+        if length is not None:  # httptools checked it is one number
+            limit = self._body_limit = self._max_body_size(payload)
+            self._body_size = 0
+            if limit is not None and int(length) > limit:
+                raise HttpError(
+                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                    f"Request body too large (limit: {limit} bytes)",
+                )
+        elif "TRANSFER-ENCODING" in headers:
+            # httptools rejects it too, but only after this callback: too late.
+            if not headers["TRANSFER-ENCODING"].rstrip(" \t").lower().endswith("chunked"):
+                raise HttpError(HTTPStatus.BAD_REQUEST, "Invalid Transfer-Encoding")
+            self._body_limit = self._max_body_size(payload)
+            self._body_size = 0
+        if self._in_flight >= self.MAX_PIPELINED - 1:
+            if self._in_flight >= self.MAX_PIPELINED:  # all came in one read
+                raise HttpError(
+                    HTTPStatus.TOO_MANY_REQUESTS,
+                    f"Too many pipelined requests (limit: {self.MAX_PIPELINED})",
+                )
+            if not self._reading_paused:
+                self._reading_paused = True
+                self.transport.pause_reading()
+        self._state = BODY
         if self.parser.should_upgrade():
             if request.method != "CONNECT":
                 self.keep_alive = keep_alive
                 return  # `data_received` hands the connection over once the parser stops.
             keep_alive = False  # no tunnelling: answered as a plain request, then closed
+        self._in_flight += 1
         assert self.loop is not None
         self.task = self.loop.create_task(
             self.handle(request, self.response, self.task, keep_alive)
         )
 
     def on_body(self, data: bytes) -> None:
+        size = self._body_size + len(data)
+        if self._body_limit is not None and size > self._body_limit:
+            raise HttpError(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                f"Request body too large (limit: {self._body_limit} bytes)",
+            )
+        self._body_size = size
         if self.request.feed(data) and not self._reading_paused:
             self._reading_paused = True
             self.transport.pause_reading()
 
     def on_message_complete(self) -> None:
+        self._state = IDLE
         self.request.finish()
 
-    # Flow control for lazy bodies, driven by the request.
+    def _max_body_size(self, payload: dict[str, Any] | None) -> int | None:
+        if payload and "max_body_size" in payload:
+            limit: int | None = payload["max_body_size"]
+            return limit
+        return self.MAX_BODY_SIZE
+
+    def _headers_too_large(self, count: bool) -> HttpError:
+        if count:
+            message = f"Too many header fields (limit: {self.MAX_HEADERS})"
+        else:
+            message = f"Request header fields too large (limit: {self.MAX_HEADERS_SIZE} bytes)"
+        return HttpError(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, message)
+
+    # Flow control for lazy bodies, driven by the request, and for pipelining.
 
     def body_consumed(self, buffered: int) -> None:
-        if self._reading_paused and buffered <= self.LOW_WATER and not self._closed:
+        if (
+            self._reading_paused
+            and buffered <= self.LOW_WATER
+            and self._in_flight < self.MAX_PIPELINED
+            and not self._closed
+        ):
             self._reading_paused = False
             self.transport.resume_reading()
 
@@ -183,29 +337,41 @@ class HTTPProtocol(asyncio.Protocol):
         previous: asyncio.Task[None] | None,
         keep_alive: bool = True,
     ) -> None:
-        await self.app(request, response)
-        if previous is not None and not previous.done():
-            await previous  # pipelined requests are answered in order
-        if not keep_alive:
-            # Only now: a pipelined `Connection: close` must not cut earlier responses.
-            self.keep_alive = False
-        await self.write(request, response)
-        request.close_files()
+        try:
+            await self.app(request, response)
+            if previous is not None and not previous.done():
+                await asyncio.wait((previous,))  # pipelined requests are answered in order
+            if not keep_alive:
+                self.keep_alive = False
+            await self.write(request, response)
+            request.close_files()
+        except Exception:
+            log.exception("Error while answering %s %s", request.method, request.path)
+            self.abort()
+        finally:
+            self._exchange_done()
 
     def on_parse_error(self, error: Exception) -> None:
+        """Answer a request that cannot go on (bad framing, a limit, a timeout) and close."""
         self._failed = True
-        message = f"Unparsable request: {error}"
-        assert self.loop is not None
-        request = self.request
-        if request is not None and request.method is not None and not request._complete:
-            # Broken body: the request's own task answers it (if not done yet), then we close.
-            request.fail(HttpError(HTTPStatus.BAD_REQUEST, message))
-            self.task = self.loop.create_task(self._answer_error(None, None, self.task))
+        self.keep_alive = False
+        cause = error if isinstance(error, HttpError) else error.__context__
+        if not isinstance(cause, HttpError):
+            cause = HttpError(HTTPStatus.BAD_REQUEST, f"Unparsable request: {error}")
+        state, self._state = self._state, IDLE
+        if state == BODY and self.task is not None:
+            # The request's task runs already: it gets the error from the body.
+            self.request.fail(cause)
+            if self.task.done():
+                self.close()
             return
-        if request is None or request.method is not None:
-            self.on_message_begin()
-        self.response.status = HTTPStatus.BAD_REQUEST
-        self.response.body = message
+        if state == IDLE or self.request is None:
+            self.request = self.app.Request(self.app, self)
+            self.response = self.app.Response(self.app, self)
+        self.response.status = cause.status
+        self.response.body = cause.message
+        self._in_flight += 1
+        assert self.loop is not None
         self.task = self.loop.create_task(self._answer_error(self.request, self.response, self.task))
 
     async def _answer_error(
@@ -214,18 +380,35 @@ class HTTPProtocol(asyncio.Protocol):
         response: Response | None,
         previous: asyncio.Task[None] | None,
     ) -> None:
-        if previous is not None and not previous.done():
-            await previous  # earlier pipelined responses go out first
-        self.keep_alive = False
-        if response is None:
-            self.close()
-        else:
+        try:
+            if previous is not None and not previous.done():
+                await asyncio.wait((previous,))
             await self.write(request, response)
+        except Exception:
+            log.exception("Error while answering an invalid request")
+            self.abort()
+        finally:
+            self._exchange_done()
+
+    def _exchange_done(self) -> None:
+        """A request is answered: maybe read again, maybe wait for the next one."""
+        self._in_flight -= 1
+        if self._reading_paused and self.request is not None:
+            self.body_consumed(self.request.buffered)
+        if not self._in_flight and not self._state:
+            if self._timer is None:
+                self._arm(self.KEEP_ALIVE_TIMEOUT)
+            else:
+                # Hot path: no clock reading. The armed timer starts the idle
+                # timeout when it fires, so an idle connection is closed after
+                # between one and two KEEP_ALIVE_TIMEOUTs.
+                self._deadline = IDLE_SOON
 
     def on_upgrade(self, data: bytes) -> None:
         request, response = self.request, self.response
         if request.method == "CONNECT":
             self._failed = True  # its task answers; what follows the head is not HTTP
+            self._state = IDLE
             return
         payload = request.route.payload
         if (
@@ -235,13 +418,16 @@ class HTTPProtocol(asyncio.Protocol):
         ):
             self.keep_alive = False
             self._failed = True
+            self._state = IDLE
             response.status = HTTPStatus.NOT_IMPLEMENTED
             response.body = "Upgrade not supported"
+            self._in_flight += 1
             assert self.loop is not None
             self.task = self.loop.create_task(self._answer_error(request, response, self.task))
             return
         websocket = self.app.WebsocketProtocol(self.app, self, request, response)
         self.upgraded = websocket
+        self._state = IDLE
         assert self.loop is not None
         self.task = self.loop.create_task(websocket.run(data, self.task))
 
@@ -258,7 +444,10 @@ class HTTPProtocol(asyncio.Protocol):
             if request is not None and not request._complete:
                 request.discard()
                 self.body_consumed(0)
-            if not self.keep_alive or response.headers.get("Connection") == "close":
+            # When closing, the last response in flight closes the connection.
+            if (not self.keep_alive and self._in_flight <= 1) or response.headers.get(
+                "Connection"
+            ) == "close":
                 self.close()
 
     async def _send(self, request: Request | None, response: Response) -> None:
@@ -328,13 +517,120 @@ class HTTPProtocol(asyncio.Protocol):
         assert self.loop is not None
         self._drain = self.loop.create_future()
         try:
-            await self._drain
+            if self.SEND_TIMEOUT is None:
+                await self._drain
+            else:
+                try:
+                    async with asyncio.timeout(self.SEND_TIMEOUT):
+                        await self._drain
+                except TimeoutError:
+                    self.abort()  # the client does not read: drop it
         finally:
             self._drain = None
 
     def close(self) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.close()
+        transport = self.transport
+        if transport is None or transport.is_closing() or self._state == LINGER:
+            return
+        if self._failed and getattr(transport, "can_write_eof", bool)():
+            # The client may still be sending: closing with unread input would
+            # reset the connection and could destroy our answer on its way.
+            # Send it with a FIN, then read and drop until the client closes.
+            self._state = LINGER
+            transport.write_eof()
+            if self._reading_paused:
+                self._reading_paused = False
+                transport.resume_reading()
+            self._arm(self.LINGER_TIMEOUT)
+            return
+        transport.close()
+        # The transport closes once its buffer is sent: don't wait forever.
+        self._arm(self.SEND_TIMEOUT)
+
+    def abort(self) -> None:
+        """Close now, dropping what is not sent yet."""
+        self.keep_alive = False
+        self._failed = True
+        if self.transport is not None:
+            abort = getattr(self.transport, "abort", None)
+            if abort is not None:
+                abort()
+            else:
+                self.transport.close()
+
+    def shutdown(self) -> None:
+        """Close gracefully: now if idle, else after the responses in flight.
+
+        A connection taken over (a websocket) gets its `shutdown()` method
+        called when it has one; else its task is cancelled (a websocket
+        handler cancelled closes with 1001), else it is closed.
+        """
+        self.keep_alive = False
+        if self.upgraded is not None:
+            shutdown = getattr(self.upgraded, "shutdown", None)
+            if shutdown is not None:
+                shutdown()
+            elif self.task is not None and not self.task.done():
+                self.task.cancel()
+            else:
+                self.close()
+        elif not self._in_flight:
+            self.close()
+
+    @property
+    def idle(self) -> bool:
+        """No request being received or answered."""
+        return not self._in_flight and not self._state and self.upgraded is None
+
+    # Timeouts: one timer per connection, re-armed lazily.
+
+    def _arm(self, timeout: float | None) -> None:
+        """Start the timeout of the current phase (idle, head, body or closing)."""
+        if timeout is None:
+            self._deadline = INF
+            return
+        assert self.loop is not None
+        deadline = self.loop.time() + timeout
+        self._deadline = deadline
+        # A timer set to fire later than needed is replaced; one set earlier
+        # stays: when it fires, it sees the new deadline and sets itself again.
+        if deadline < self._timer_at:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = self.loop.call_at(deadline, self._on_timer)
+            self._timer_at = deadline
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = INF
+        if self._closed or self.upgraded is not None:
+            return
+        assert self.loop is not None
+        deadline = self._deadline
+        if deadline > self.loop.time():
+            if deadline != INF:
+                self._timer = self.loop.call_at(deadline, self._on_timer)
+                self._timer_at = deadline
+            return
+        self._deadline = INF
+        if self.transport.is_closing() or self._state == LINGER:
+            self.abort()  # `close()` waited long enough for the buffer to go out
+        elif self._state == HEAD:
+            self.on_parse_error(
+                HttpError(HTTPStatus.REQUEST_TIMEOUT, f"Request headers timeout ({self.HEADERS_TIMEOUT}s)")
+            )
+        elif self._state == BODY:
+            if self._reading_paused:  # waiting for the app, not for the client
+                self._arm(self.BODY_TIMEOUT)
+            else:
+                self.on_parse_error(
+                    HttpError(HTTPStatus.REQUEST_TIMEOUT, f"Request body timeout ({self.BODY_TIMEOUT}s)")
+                )
+        elif not self._in_flight:
+            if deadline == IDLE_SOON:
+                self._arm(self.KEEP_ALIVE_TIMEOUT)
+            else:
+                self.close()  # idle keep-alive connection
 
 
 def serialize_headers(lines: list[bytes], response: Response) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, AsyncIterator, NamedTuple
+from typing import TYPE_CHECKING, Any, AsyncIterator, ClassVar, NamedTuple
 from urllib.parse import parse_qs
 
 import pydantic_core
@@ -45,6 +45,11 @@ class Request(dict[str, Any]):
 
     # Bytes of a streamed body buffered before the protocol stops reading.
     HIGH_WATER = 256 * 1024
+
+    # Limits on what is parsed from the body (the body itself is limited by
+    # `HTTPProtocol.MAX_BODY_SIZE`). Crossing one answers 413.
+    MAX_JSON_SIZE: ClassVar[int | None] = 1024 * 1024  # bytes, for `request.json`
+    MAX_FORM_FIELDS: ClassVar[int | None] = 1000  # urlencoded fields, for `request.form`
 
     __slots__ = (
         "app",
@@ -156,10 +161,19 @@ class Request(dict[str, Any]):
     def json(self) -> Any:
         if self._json is UNPARSED:
             try:
-                self._json = pydantic_core.from_json(self.body)
+                self._json = pydantic_core.from_json(self._json_body())
             except ValueError:
                 raise HttpError(HTTPStatus.BAD_REQUEST, "Unparsable JSON body")
         return self._json
+
+    def _json_body(self) -> bytes:
+        body = self.body
+        if self.MAX_JSON_SIZE is not None and len(body) > self.MAX_JSON_SIZE:
+            raise HttpError(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                f"JSON body too large (limit: {self.MAX_JSON_SIZE} bytes)",
+            )
+        return body
 
     @property
     def form(self) -> Form:
@@ -185,6 +199,12 @@ class Request(dict[str, Any]):
             return
         self._form, self._files = new_form(), new_files()
         if media_type.startswith("application/x-www-form-urlencoded") and self.body:
+            limit = self.MAX_FORM_FIELDS
+            if limit is not None and self.body.count(b"&") >= limit:
+                raise HttpError(
+                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                    f"Too many form fields (limit: {limit})",
+                )
             try:
                 fields = parse_qs(
                     self.body.decode(), keep_blank_values=True, strict_parsing=True

@@ -472,7 +472,8 @@ async def test_oversized_chunk_over_the_wire(
 
 
 async def test_unread_body_is_drained(app: Roll, liveclient: LiveClient) -> None:
-    @app.route("/lazy", methods=["POST"], lazy_body=True)
+    # Over the default body limit (HTTPProtocol.MAX_BODY_SIZE): raised for the route.
+    @app.route("/lazy", methods=["POST"], lazy_body=True, max_body_size=4 * 2**20)
     async def lazy(request: Request, response: Response) -> None:
         response.body = "lazy, did not read"
 
@@ -552,7 +553,7 @@ async def test_lazy_upload_with_back_pressure_over_the_wire(
     app.HttpProtocol = RecordingProtocol
     release = asyncio.Event()
 
-    @app.route("/upload", methods=["POST"], lazy_body=True)
+    @app.route("/upload", methods=["POST"], lazy_body=True, max_body_size=None)
     async def upload(request: Request, response: Response) -> None:
         await release.wait()  # the body piles up meanwhile
         size = 0

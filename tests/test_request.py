@@ -232,7 +232,7 @@ async def test_chunked_request_body_by_hand(app: Roll) -> None:
 
 
 async def test_body_assembled_in_linear_time(app: Roll) -> None:
-    @app.route("/test", methods=["POST"])
+    @app.route("/test", methods=["POST"], max_body_size=None)  # over the default limit
     async def handler(request: Request, response: Response) -> None:
         response.body = str(len(request.body))
 
