@@ -15,6 +15,9 @@ DOCS_END = "<!-- bench:results:end -->"
 DOCS_CHART = DOCS_PAGE.parent / "performance.png"
 
 
+CONTENDED = 0.85  # below this share of its CPU, a server was starved by other processes
+
+
 def _num(value: float | None, digits: int = 0) -> str:
     if value is None:
         return "–"
@@ -48,6 +51,16 @@ def markdown(record: dict[str, Any]) -> str:
         f"{opts['rounds']} interleaved rounds of {opts['duration_s']:g} s; medians. "
         f"Ratios are to **{ref}** in the same run; ★ = ours.",
         "",
+    ]
+    utils = [c["server_util"] for eps in table.values() for c in eps.values() if c.get("server_util")]
+    if utils and min(utils) < CONTENDED:
+        lines += [
+            f"**Caution:** in some runs a server got only {min(utils):.0%} of its CPU (median over the "
+            f"cells {sorted(utils)[len(utils) // 2]:.0%}): other processes were using the machine, so "
+            "req/s ratios are noisy; the per-CPU-second table is the steadier one.",
+            "",
+        ]
+    lines += [
         "### Throughput (requests/s, median; ratio to roll core)",
         "",
         "| framework | " + " | ".join(endpoints) + " |",
@@ -175,3 +188,26 @@ def update_docs_page(md: str, has_chart: bool) -> None:
         return
     DOCS_PAGE.parent.mkdir(parents=True, exist_ok=True)
     DOCS_PAGE.write_text("# Performance\n\n## Latest results\n\n" + block + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bench.report RECORD.json`: rewrite latest.*, the chart and
+    the docs page from a stored record (e.g. after a change to the report)."""
+    import argparse
+
+    from .config import RESULTS_DIR
+    from .harness import summarise
+
+    parser = argparse.ArgumentParser(prog="python -m bench.report")
+    parser.add_argument("record", type=Path)
+    parser.add_argument("--no-docs", action="store_true")
+    args = parser.parse_args(argv)
+    record = json.loads(args.record.read_text())
+    record["summary"] = summarise(record)
+    write(record, RESULTS_DIR, update_docs=not args.no_docs)
+    print(markdown(record))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
