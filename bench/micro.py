@@ -21,7 +21,9 @@ Variants:
 - `eager`: the request coroutine is started synchronously (`coro.send(None)`)
   once the request is complete; a task is created only if it suspends.
 - `head`: the response head is built as one str and encoded once.
-- `all`: all of the above together.
+- `query`: `request.query` splits on `&`/`=` itself when the query string
+  has no `%` or `+` (else `parse_qs` as now).
+- `all`: json + hooks + query (the changes that pay).
 - `typed`: no patch, but the typed app (`roll_typed_app.py`, on TypedRoll)
   instead of the plain-core one: the cost of the typed layer.
 - `floor`: a protocol that answers a fixed response, through the same driver
@@ -44,7 +46,7 @@ from typing import Any
 from .config import APPS_DIR, REPO_ROOT, Endpoint, endpoint, framework
 from .harness import SERVER_CPU
 
-VARIANTS = ("floor", "baseline", "json", "hooks", "eager", "head", "all", "typed")
+VARIANTS = ("floor", "baseline", "json", "hooks", "eager", "head", "query", "all", "typed")
 CONNECTIONS = 64
 
 
@@ -218,7 +220,43 @@ def patch_head() -> None:
     setattr(protocol, "serialize_headers", serialize_headers)
 
 
-PATCHES = {"json": patch_json, "hooks": patch_hooks, "eager": patch_eager, "head": patch_head}
+def patch_query() -> None:
+    """`request.query`: split on `&`/`=` when the string has nothing to decode."""
+    from urllib.parse import parse_qs
+
+    from roll.multidict import Query
+    from roll.request import Request
+
+    def query(self: Any) -> Any:
+        if self._query is None:
+            result = self.app.Query() if self.app is not None else Query()
+            text = self.query_string
+            if text:
+                if "%" in text or "+" in text:
+                    result.update(parse_qs(text, keep_blank_values=True))
+                else:
+                    for pair in text.split("&"):
+                        if pair:
+                            key, _, value = pair.partition("=")
+                            values = dict.get(result, key)
+                            if values is None:
+                                result[key] = [value]
+                            else:
+                                values.append(value)
+            self._query = result
+        return self._query
+
+    setattr(Request, "query", property(query))
+
+
+PATCHES = {
+    "json": patch_json,
+    "hooks": patch_hooks,
+    "eager": patch_eager,
+    "head": patch_head,
+    "query": patch_query,
+}
+ALL = ("json", "hooks", "query")  # the ones that pay
 
 
 # ------------------------------------------------------------ measuring
@@ -271,7 +309,7 @@ def child(variant: str, endpoint_name: str, seconds: float) -> None:
     import uvloop
 
     sys.path.insert(0, str(APPS_DIR))
-    for name in ("json", "hooks", "eager", "head") if variant == "all" else (variant,):
+    for name in ALL if variant == "all" else (variant,):
         if name in PATCHES:
             PATCHES[name]()
     request = raw_request(endpoint(endpoint_name))
