@@ -201,6 +201,9 @@ BAD: dict[str, tuple[bytes, int | None]] = {
     "reset before response": (b"GET /slow HTTP/1.1\r\n\r\n", None),
     "reset mid-response": (b"GET /stream HTTP/1.1\r\n\r\n", None),
     "slowloris (leaves)": (b"GET / HTTP/1.1\r\nHost: b\r\n", None),
+    # These two stay until the server cuts them off (HEADERS_TIMEOUT / BODY_TIMEOUT).
+    "slowloris (stays)": (b"GET / HTTP/1.1\r\nHost: b\r\n", 408),
+    "slow body (stays)": (b"POST /upload HTTP/1.1\r\nContent-Length: 1000\r\n\r\n" + b"x" * 10, 408),
 }
 
 
@@ -222,12 +225,23 @@ async def bad_client(port: int, kind: str, stats: Stats) -> None:
             stats.bad[kind] += 1
             return
         answer = b""
-        async with asyncio.timeout(10):
+        trickle = None
+        if kind == "slowloris (stays)":  # a header line every second, forever
+
+            async def more_headers() -> None:
+                for i in range(1000):
+                    await asyncio.sleep(1)
+                    writer.write(b"X-%d: a\r\n" % i)
+
+            trickle = asyncio.create_task(more_headers())
+        async with asyncio.timeout(15):
             while True:
                 chunk = await reader.read(65536)
                 if not chunk:
                     break
                 answer += chunk
+        if trickle is not None:
+            trickle.cancel()
         status = int(answer[9:12]) if answer.startswith(b"HTTP/1.1 ") else 0
         if status != expected or answer.count(b"HTTP/1.1 ") != 1:
             stats.errors[f"{kind}: got {answer[:40]!r}"] += 1
@@ -249,7 +263,7 @@ async def bad_stream(port: int, rate: float, stats: Stats, stop: asyncio.Event) 
         task.add_done_callback(tasks.discard)
         await asyncio.sleep(1 / rate)
     if tasks:
-        await asyncio.wait(tasks, timeout=15)
+        await asyncio.wait(tasks, timeout=20)
 
 
 def rss_kib(pid: int) -> tuple[int, int]:
@@ -295,8 +309,9 @@ async def drive(args: argparse.Namespace, pid: int) -> dict[str, Any]:
             )
     stop.set()
     await asyncio.gather(*clients)
-    await bad
     elapsed = time.monotonic() - start
+    served = stats.served
+    await bad  # the slow clients still in progress get their 408
     await asyncio.sleep(1)  # let the server close what the clients left
     _, peak = rss_kib(pid)
     fds_after = server_fds(pid)
@@ -308,8 +323,8 @@ async def drive(args: argparse.Namespace, pid: int) -> dict[str, Any]:
     return {
         "connections": args.connections,
         "duration_s": round(elapsed, 1),
-        "requests_served": stats.served,
-        "requests_per_s": round(stats.served / elapsed),
+        "requests_served": served,
+        "requests_per_s": round(served / elapsed),
         "statuses": dict(stats.statuses),
         "bad_clients": dict(stats.bad),
         "bad_clients_total": sum(stats.bad.values()),
