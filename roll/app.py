@@ -77,17 +77,23 @@ class Roll(dict[str, Any]):
     async def graceful_shutdown(
         self, server: asyncio.AbstractServer | None = None, grace: float | None = None
     ) -> None:
-        """Stop serving without cutting requests, then run the `shutdown` hook.
-
-        Stops accepting (closes `server` if given); idle keep-alive connections
-        are closed at once, busy ones after their response; websockets get
-        their protocol's `shutdown()` (close 1001). After `grace` seconds
-        (default `SHUTDOWN_GRACE`) what is still open is aborted and its tasks
-        cancelled.
-        """
-        loop = asyncio.get_running_loop()
+        """Stop accepting (closes `server` if given), `drain()`, then run the `shutdown` hook."""
         if server is not None:
             server.close()
+        await self.drain(grace)
+        if server is not None:
+            await server.wait_closed()
+        await self.shutdown()
+
+    async def drain(self, grace: float | None = None) -> None:
+        """Close every connection without cutting a request.
+
+        Idle keep-alive connections close at once, busy ones after their
+        response; websockets get their protocol's `shutdown()` (close 1001).
+        After `grace` seconds (default `SHUTDOWN_GRACE`) what is still open
+        is aborted and its task cancelled.
+        """
+        loop = asyncio.get_running_loop()
         for connection in list(self.connections):
             connection.shutdown()
         deadline = loop.time() + (self.SHUTDOWN_GRACE if grace is None else grace)
@@ -102,9 +108,6 @@ class Roll(dict[str, Any]):
                 if connection.task is not None:
                     connection.task.cancel()
         await asyncio.sleep(0)  # let the transports report their closing
-        if server is not None:
-            await server.wait_closed()
-        await self.shutdown()
 
     def factory(self) -> HTTPProtocol:
         """Protocol factory for `loop.create_server`."""

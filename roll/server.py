@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
     from .app import Roll
-    from .protocol import HTTPProtocol
 
 __all__ = ["Server", "loop_factory", "run", "serve"]
 
@@ -33,27 +32,15 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
 class Server:
     """The app on one or more listening sockets, with a graceful `stop()`.
 
-    Stopping: listening sockets close first (no new connection), idle
-    keep-alive connections are closed, connections with a request in flight
-    are closed once their response is written, websocket handlers are
-    cancelled (their clients get a 1001 close); whatever is still open after
-    `grace` seconds is closed.
+    Stopping closes the listening sockets first (no new connection), then
+    lets the app drain its connections (`Roll.drain`): idle keep-alive ones
+    close, busy ones close after their response, websockets get a 1001;
+    whatever is still open after `grace` seconds is aborted.
     """
 
     def __init__(self, app: Roll) -> None:
         self.app = app
         self.servers: list[asyncio.Server] = []
-        self.connections: set[HTTPProtocol] = set()
-        self._prune_at = 1024
-
-    def factory(self) -> HTTPProtocol:
-        protocol = self.app.factory()
-        connections = self.connections
-        connections.add(protocol)
-        if len(connections) >= self._prune_at:  # drop the closed ones, amortised
-            self.connections = {p for p in connections if not _closed(p)}
-            self._prune_at = max(1024, 2 * len(self.connections))
-        return protocol
 
     async def start(
         self,
@@ -65,10 +52,10 @@ class Server:
         loop = asyncio.get_running_loop()
         self.app.loop = loop
         if sock is not None:
-            server = await loop.create_server(self.factory, sock=sock)
+            server = await loop.create_server(self.app.factory, sock=sock)
         else:
             server = await loop.create_server(
-                self.factory, host, port if port is not None else 0, reuse_port=reuse_port
+                self.app.factory, host, port if port is not None else 0, reuse_port=reuse_port
             )
         self.servers.append(server)
         return server
@@ -82,25 +69,7 @@ class Server:
     async def stop(self, grace: float = GRACE) -> None:
         for server in self.servers:
             server.close()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + grace
-        while True:
-            self.connections = {p for p in self.connections if not _closed(p)}
-            for protocol in self.connections:
-                task = protocol.task
-                if protocol.upgraded is not None:
-                    if task is not None and not task.done():
-                        task.cancel()  # the websocket closes with 1001
-                elif task is None or task.done():
-                    protocol.close()  # idle keep-alive connection
-                else:
-                    protocol.keep_alive = False  # close once the response is out
-            if not self.connections or loop.time() >= deadline:
-                break
-            await asyncio.sleep(0.05)
-        for protocol in self.connections:
-            protocol.close()
-        self.connections.clear()
+        await self.app.drain(grace)
         for server in self.servers:
             await server.wait_closed()
         self.servers.clear()
@@ -108,11 +77,6 @@ class Server:
 
 def url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-
-
-def _closed(protocol: HTTPProtocol) -> bool:
-    transport = protocol.transport
-    return transport is None or transport.is_closing()
 
 
 async def serve(

@@ -261,13 +261,14 @@ def test_gunicorn_max_requests_restarts_the_worker(tmp_path: Path) -> None:
         assert child.wait(timeout=15) == 0
 
 
-async def test_server_forgets_closed_connections(app: Roll) -> None:
+async def test_app_forgets_closed_connections(app: Roll) -> None:
     from roll.testing import Transport
 
     app.loop = asyncio.get_running_loop()
-    server = Server(app)
-    for _ in range(3000):
-        protocol = server.factory()
+    protocols = [app.factory() for _ in range(100)]
+    for protocol in protocols:
         protocol.connection_made(Transport())
-        protocol.close()
-    assert len(server.connections) < 1100
+    assert len(app.connections) == 100
+    for protocol in protocols:
+        protocol.connection_lost(None)
+    assert len(app.connections) == 0
