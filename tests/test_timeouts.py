@@ -21,6 +21,7 @@ class QuickProtocol(HTTPProtocol):
     BODY_TIMEOUT: ClassVar[float | None] = 0.3
     SEND_TIMEOUT: ClassVar[float | None] = 0.5
     LINGER_TIMEOUT: ClassVar[float | None] = 0.5
+    MIN_BODY_RATE: ClassVar[float | None] = None
 
 
 @pytest.fixture
@@ -147,6 +148,49 @@ async def test_slow_but_steady_body(liveclient: LiveClient) -> None:
     reply = await read_reply(reader)
     assert (reply.status, reply.body) == (200, b"got 8")
     writer.close()
+
+
+async def test_body_too_slow(app: Roll) -> None:
+    # A trickle keeps the inactivity timeout at bay, not the minimum rate.
+    class Demanding(QuickProtocol):
+        __slots__ = ()
+        MIN_BODY_RATE = 100
+
+    app.HttpProtocol = Demanding
+    live = LiveClient(app)
+    await live.start()
+    try:
+        reader, writer = await connect(live.port)
+        writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+
+        async def trickle() -> None:
+            for _ in range(100):  # 20 bytes/s
+                writer.write(b"x")
+                await writer.drain()
+                await asyncio.sleep(0.05)
+
+        sender = asyncio.create_task(trickle())
+        start = time.monotonic()
+        raw = await read_until_closed(reader)
+        elapsed = time.monotonic() - start
+        sender.cancel()
+        await asyncio.gather(sender, return_exceptions=True)
+        writer.close()
+        [reply] = parse_replies(raw)
+        assert reply.status == 408
+        assert reply.body == b"Request body too slow (minimum: 100 bytes/s)"
+        assert elapsed < 3
+        # Fast enough: fine.
+        reader, writer = await connect(live.port)
+        writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+        for _ in range(10):
+            writer.write(b"x" * 10)
+            await asyncio.sleep(0.05)  # 200 bytes/s
+        reply = await read_reply(reader)
+        assert (reply.status, reply.body) == (200, b"got 100")
+        writer.close()
+    finally:
+        await live.stop()
 
 
 async def test_timeouts_can_be_disabled(app: Roll) -> None:
