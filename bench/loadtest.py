@@ -9,7 +9,8 @@ The server runs in its own process (a Roll app with the default limits) on
 send requests back to back for `--duration` seconds (GETs, a small JSON POST,
 a chunked upload), while another loop opens fresh connections that misbehave:
 malformed heads, smuggling attempts, oversized bodies, URLs and headers,
-slowloris heads, and clients that reset the connection mid-request or
+slowloris heads and bodies that stall or trickle (held until the server cuts
+them off with a 408), and clients that reset the connection mid-request or
 mid-response. The server's memory (VmRSS from /proc) is sampled every second.
 
 Reported: requests served, errors (anything unexpected: a 5xx, a keep-alive
@@ -204,6 +205,7 @@ BAD: dict[str, tuple[bytes, int | None]] = {
     # These two stay until the server cuts them off (HEADERS_TIMEOUT / BODY_TIMEOUT).
     "slowloris (stays)": (b"GET / HTTP/1.1\r\nHost: b\r\n", 408),
     "slow body (stays)": (b"POST /upload HTTP/1.1\r\nContent-Length: 1000\r\n\r\n" + b"x" * 10, 408),
+    "trickled body (stays)": (b"POST /upload HTTP/1.1\r\nContent-Length: 100000\r\n\r\n", 408),
 }
 
 
@@ -226,14 +228,16 @@ async def bad_client(port: int, kind: str, stats: Stats) -> None:
             return
         answer = b""
         trickle = None
-        if kind == "slowloris (stays)":  # a header line every second, forever
+        if kind in ("slowloris (stays)", "trickled body (stays)"):
+            # A header line, or 10 bytes of body, every second: never idle, never done.
+            piece = b"X-%d: a\r\n" if kind.startswith("slowloris") else b"x" * 10
 
-            async def more_headers() -> None:
+            async def more() -> None:
                 for i in range(1000):
                     await asyncio.sleep(1)
-                    writer.write(b"X-%d: a\r\n" % i)
+                    writer.write(piece % i if b"%" in piece else piece)
 
-            trickle = asyncio.create_task(more_headers())
+            trickle = asyncio.create_task(more())
         async with asyncio.timeout(15):
             while True:
                 chunk = await reader.read(65536)
