@@ -588,11 +588,6 @@ class HTTPProtocol(asyncio.Protocol):
         elif not self._in_flight:
             self.close()
 
-    @property
-    def idle(self) -> bool:
-        """No request being received or answered."""
-        return not self._in_flight and not self._state and self.upgraded is None
-
     # Timeouts: one timer per connection, re-armed lazily.
 
     def _body_progress(self) -> None:
