@@ -355,11 +355,11 @@ class HTTPProtocol(asyncio.Protocol):
             if not keep_alive:
                 self.keep_alive = False
             await self.write(request, response)
-            request.close_files()
         except Exception:
             log.exception("Error while answering %s %s", request.method, request.path)
             self.abort()
         finally:
+            request.close_files()  # also when the task is cancelled (shutdown, grace over)
             self._exchange_done()
 
     def on_parse_error(self, error: Exception) -> None:
