@@ -211,6 +211,8 @@ BAD: dict[str, tuple[bytes, int | None]] = {
 
 async def bad_client(port: int, kind: str, stats: Stats) -> None:
     data, expected = BAD[kind]
+    trickle: asyncio.Task[None] | None = None
+    answer = b""
     try:
         reader, writer = await asyncio.open_connection(HOST, port)
     except OSError as error:
@@ -226,8 +228,6 @@ async def bad_client(port: int, kind: str, stats: Stats) -> None:
             rst(writer)
             stats.bad[kind] += 1
             return
-        answer = b""
-        trickle = None
         if kind in ("slowloris (stays)", "trickled body (stays)"):
             # A header line, or 10 bytes of body, every second: never idle, never done.
             piece = b"X-%d: a\r\n" if kind.startswith("slowloris") else b"x" * 10
@@ -235,6 +235,8 @@ async def bad_client(port: int, kind: str, stats: Stats) -> None:
             async def more() -> None:
                 for i in range(1000):
                     await asyncio.sleep(1)
+                    if writer.transport.is_closing():
+                        return
                     writer.write(piece % i if b"%" in piece else piece)
 
             trickle = asyncio.create_task(more())
@@ -244,16 +246,16 @@ async def bad_client(port: int, kind: str, stats: Stats) -> None:
                 if not chunk:
                     break
                 answer += chunk
-        if trickle is not None:
-            trickle.cancel()
         status = int(answer[9:12]) if answer.startswith(b"HTTP/1.1 ") else 0
         if status != expected or answer.count(b"HTTP/1.1 ") != 1:
             stats.errors[f"{kind}: got {answer[:40]!r}"] += 1
         else:
             stats.bad[kind] += 1
     except (OSError, TimeoutError) as error:
-        stats.errors[f"{kind}: {type(error).__name__}"] += 1
+        stats.errors[f"{kind}: {type(error).__name__}{' (no answer)' if not answer else ''}"] += 1
     finally:
+        if trickle is not None:
+            trickle.cancel()
         if not writer.transport.is_closing():
             writer.close()
 
