@@ -344,7 +344,7 @@ async def drive(args: argparse.Namespace, pid: int) -> dict[str, Any]:
         "rss_last_10s_peak_mib": round(last_peak / 1024, 1),
         "rss_growth_pct": round(100 * growth, 1),
         "rss_growth_after_10s_pct": round(100 * settled_growth, 1),
-        "server_peak_rss_mib": round(peak / 1024, 1),
+        "server_peak_rss_mib": round(max(peak, *(rss for _, rss in memory)) / 1024, 1),
         "server_fds_before_after": [fds_before, fds_after],
         "memory_flat": growth <= args.tolerance,
     }
