@@ -9,7 +9,8 @@ The server runs in its own process (a Roll app with the default limits) on
 send requests back to back for `--duration` seconds (GETs, a small JSON POST,
 a chunked upload), while another loop opens fresh connections that misbehave:
 malformed heads, smuggling attempts, oversized bodies, URLs and headers,
-slowloris heads, and clients that reset the connection mid-request or
+slowloris heads and bodies that stall or trickle (held until the server cuts
+them off with a 408), and clients that reset the connection mid-request or
 mid-response. The server's memory (VmRSS from /proc) is sampled every second.
 
 Reported: requests served, errors (anything unexpected: a 5xx, a keep-alive
@@ -201,11 +202,17 @@ BAD: dict[str, tuple[bytes, int | None]] = {
     "reset before response": (b"GET /slow HTTP/1.1\r\n\r\n", None),
     "reset mid-response": (b"GET /stream HTTP/1.1\r\n\r\n", None),
     "slowloris (leaves)": (b"GET / HTTP/1.1\r\nHost: b\r\n", None),
+    # These two stay until the server cuts them off (HEADERS_TIMEOUT / BODY_TIMEOUT).
+    "slowloris (stays)": (b"GET / HTTP/1.1\r\nHost: b\r\n", 408),
+    "slow body (stays)": (b"POST /upload HTTP/1.1\r\nContent-Length: 1000\r\n\r\n" + b"x" * 10, 408),
+    "trickled body (stays)": (b"POST /upload HTTP/1.1\r\nContent-Length: 100000\r\n\r\n", 408),
 }
 
 
 async def bad_client(port: int, kind: str, stats: Stats) -> None:
     data, expected = BAD[kind]
+    trickle: asyncio.Task[None] | None = None
+    answer = b""
     try:
         reader, writer = await asyncio.open_connection(HOST, port)
     except OSError as error:
@@ -221,8 +228,19 @@ async def bad_client(port: int, kind: str, stats: Stats) -> None:
             rst(writer)
             stats.bad[kind] += 1
             return
-        answer = b""
-        async with asyncio.timeout(10):
+        if kind in ("slowloris (stays)", "trickled body (stays)"):
+            # A header line, or 10 bytes of body, every second: never idle, never done.
+            piece = b"X-%d: a\r\n" if kind.startswith("slowloris") else b"x" * 10
+
+            async def more() -> None:
+                for i in range(1000):
+                    await asyncio.sleep(1)
+                    if writer.transport.is_closing():
+                        return
+                    writer.write(piece % i if b"%" in piece else piece)
+
+            trickle = asyncio.create_task(more())
+        async with asyncio.timeout(15):
             while True:
                 chunk = await reader.read(65536)
                 if not chunk:
@@ -234,8 +252,10 @@ async def bad_client(port: int, kind: str, stats: Stats) -> None:
         else:
             stats.bad[kind] += 1
     except (OSError, TimeoutError) as error:
-        stats.errors[f"{kind}: {type(error).__name__}"] += 1
+        stats.errors[f"{kind}: {type(error).__name__}{' (no answer)' if not answer else ''}"] += 1
     finally:
+        if trickle is not None:
+            trickle.cancel()
         if not writer.transport.is_closing():
             writer.close()
 
@@ -249,7 +269,7 @@ async def bad_stream(port: int, rate: float, stats: Stats, stop: asyncio.Event) 
         task.add_done_callback(tasks.discard)
         await asyncio.sleep(1 / rate)
     if tasks:
-        await asyncio.wait(tasks, timeout=15)
+        await asyncio.wait(tasks, timeout=20)
 
 
 def rss_kib(pid: int) -> tuple[int, int]:
@@ -295,8 +315,9 @@ async def drive(args: argparse.Namespace, pid: int) -> dict[str, Any]:
             )
     stop.set()
     await asyncio.gather(*clients)
-    await bad
     elapsed = time.monotonic() - start
+    served = stats.served
+    await bad  # the slow clients still in progress get their 408
     await asyncio.sleep(1)  # let the server close what the clients left
     _, peak = rss_kib(pid)
     fds_after = server_fds(pid)
@@ -305,11 +326,14 @@ async def drive(args: argparse.Namespace, pid: int) -> dict[str, Any]:
     last = [rss for t, rss in memory if t > memory[-1][0] - 10]
     first_peak, last_peak = max(window), max(last)
     growth = (last_peak - first_peak) / first_peak
+    # The slow clients live ~10 s each: their population is steady from then on.
+    settled = [rss for t, rss in memory if 10 < t <= 20] or window
+    settled_growth = (last_peak - max(settled)) / max(settled)
     return {
         "connections": args.connections,
         "duration_s": round(elapsed, 1),
-        "requests_served": stats.served,
-        "requests_per_s": round(stats.served / elapsed),
+        "requests_served": served,
+        "requests_per_s": round(served / elapsed),
         "statuses": dict(stats.statuses),
         "bad_clients": dict(stats.bad),
         "bad_clients_total": sum(stats.bad.values()),
@@ -319,7 +343,8 @@ async def drive(args: argparse.Namespace, pid: int) -> dict[str, Any]:
         "rss_first_10s_peak_mib": round(first_peak / 1024, 1),
         "rss_last_10s_peak_mib": round(last_peak / 1024, 1),
         "rss_growth_pct": round(100 * growth, 1),
-        "server_peak_rss_mib": round(peak / 1024, 1),
+        "rss_growth_after_10s_pct": round(100 * settled_growth, 1),
+        "server_peak_rss_mib": round(max(peak, *(rss for _, rss in memory)) / 1024, 1),
         "server_fds_before_after": [fds_before, fds_after],
         "memory_flat": growth <= args.tolerance,
     }

@@ -71,6 +71,10 @@ class HTTPProtocol(asyncio.Protocol):
     KEEP_ALIVE_TIMEOUT: ClassVar[float | None] = 5.0  # idle connection → closed
     HEADERS_TIMEOUT: ClassVar[float | None] = 10.0  # to receive a whole head → 408
     BODY_TIMEOUT: ClassVar[float | None] = 10.0  # with no body byte received → 408
+    # A body trickling in slower than that (bytes/s, averaged once it has been
+    # arriving for BODY_TIMEOUT seconds, not counting while the app does not
+    # read it) → 408 (None: no minimum).
+    MIN_BODY_RATE: ClassVar[float | None] = 1024.0
     # A client that does not read what we send: closed (aborted) after that.
     SEND_TIMEOUT: ClassVar[float | None] = 30.0
     # After answering an invalid request, the input is read and dropped that
@@ -99,6 +103,8 @@ class HTTPProtocol(asyncio.Protocol):
         "_read_size",
         "_body_size",
         "_body_limit",
+        "_body_start",
+        "_body_base",
         "_in_flight",
         "_timer",
         "_timer_at",
@@ -128,6 +134,8 @@ class HTTPProtocol(asyncio.Protocol):
         self._read_size = 0
         self._body_size = 0
         self._body_limit: int | None = None
+        self._body_start = 0.0
+        self._body_base = 0
         self._in_flight = 0
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = INF
@@ -184,7 +192,7 @@ class HTTPProtocol(asyncio.Protocol):
             return
         if self._state:  # the request goes on in a later read
             if self._state == BODY:
-                self._arm(self.BODY_TIMEOUT)  # an inactivity timeout
+                self._body_progress()
             elif self._head_size < 0:  # the head started in this read
                 self._head_size = 0
                 self._arm(self.HEADERS_TIMEOUT)  # for the whole head
@@ -255,6 +263,7 @@ class HTTPProtocol(asyncio.Protocol):
         if length is not None:  # httptools checked it is one number
             limit = self._body_limit = self._max_body_size(payload)
             self._body_size = 0
+            self._body_start = 0.0
             if limit is not None and int(length) > limit:
                 raise HttpError(
                     HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
@@ -266,6 +275,7 @@ class HTTPProtocol(asyncio.Protocol):
                 raise HttpError(HTTPStatus.BAD_REQUEST, "Invalid Transfer-Encoding")
             self._body_limit = self._max_body_size(payload)
             self._body_size = 0
+            self._body_start = 0.0
         if self._in_flight >= self.MAX_PIPELINED - 1:
             if self._in_flight >= self.MAX_PIPELINED:  # all came in one read
                 raise HttpError(
@@ -326,6 +336,7 @@ class HTTPProtocol(asyncio.Protocol):
             and not self._closed
         ):
             self._reading_paused = False
+            self._body_start = 0.0  # the time paused does not count against the client
             self.transport.resume_reading()
 
     # Request handling
@@ -344,11 +355,11 @@ class HTTPProtocol(asyncio.Protocol):
             if not keep_alive:
                 self.keep_alive = False
             await self.write(request, response)
-            request.close_files()
         except Exception:
             log.exception("Error while answering %s %s", request.method, request.path)
             self.abort()
         finally:
+            request.close_files()  # also when the task is cancelled (shutdown, grace over)
             self._exchange_done()
 
     def on_parse_error(self, error: Exception) -> None:
@@ -577,12 +588,24 @@ class HTTPProtocol(asyncio.Protocol):
         elif not self._in_flight:
             self.close()
 
-    @property
-    def idle(self) -> bool:
-        """No request being received or answered."""
-        return not self._in_flight and not self._state and self.upgraded is None
-
     # Timeouts: one timer per connection, re-armed lazily.
+
+    def _body_progress(self) -> None:
+        """Some body came, not all: the inactivity timeout restarts; is it too slow?"""
+        self._arm(self.BODY_TIMEOUT)
+        rate = self.MIN_BODY_RATE
+        if rate is None:
+            return
+        assert self.loop is not None
+        now = self.loop.time()
+        if not self._body_start:
+            self._body_start, self._body_base = now, self._body_size
+            return
+        elapsed = now - self._body_start
+        if elapsed >= (self.BODY_TIMEOUT or 10.0) and self._body_size - self._body_base < rate * elapsed:
+            self.on_parse_error(
+                HttpError(HTTPStatus.REQUEST_TIMEOUT, f"Request body too slow (minimum: {rate:g} bytes/s)")
+            )
 
     def _arm(self, timeout: float | None) -> None:
         """Start the timeout of the current phase (idle, head, body or closing)."""

@@ -210,7 +210,7 @@ async def test_graceful_shutdown_grace_expires(app: Roll) -> None:
     await asyncio.sleep(0.05)
     start = time.monotonic()
     await app.graceful_shutdown(server, grace=0.3)
-    assert time.monotonic() - start < 1
+    assert time.monotonic() - start < 3
     assert await read_until_closed(reader, timeout=1) == b""
     await asyncio.sleep(0.01)
     assert app["events"] == ["cancelled", "shutdown hook"]

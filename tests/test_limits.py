@@ -432,6 +432,8 @@ def test_defaults() -> None:
         "HEADERS_TIMEOUT": 10.0,
         "BODY_TIMEOUT": 10.0,
         "SEND_TIMEOUT": 30.0,
+        "LINGER_TIMEOUT": 2.0,
+        "MIN_BODY_RATE": 1024.0,
     }
     assert {name: getattr(HTTPProtocol, name) for name in defaults} == defaults
     assert (Request.MAX_JSON_SIZE, Request.MAX_FORM_FIELDS) == (1048576, 1000)

@@ -21,6 +21,7 @@ class QuickProtocol(HTTPProtocol):
     BODY_TIMEOUT: ClassVar[float | None] = 0.3
     SEND_TIMEOUT: ClassVar[float | None] = 0.5
     LINGER_TIMEOUT: ClassVar[float | None] = 0.5
+    MIN_BODY_RATE: ClassVar[float | None] = None
 
 
 @pytest.fixture
@@ -71,7 +72,7 @@ async def test_idle_keep_alive_timeout(liveclient: LiveClient) -> None:
     assert (await read_reply(reader)).status == 200
     start = time.monotonic()
     assert await read_until_closed(reader, timeout=3) == b""
-    assert 0.25 < time.monotonic() - start < 1.5
+    assert 0.25 < time.monotonic() - start < 3
     writer.close()
 
 
@@ -79,7 +80,7 @@ async def test_connection_without_request_is_closed(liveclient: LiveClient) -> N
     reader, writer = await connect(liveclient.port)
     start = time.monotonic()
     assert await read_until_closed(reader, timeout=3) == b""
-    assert 0.25 < time.monotonic() - start < 1.5
+    assert 0.25 < time.monotonic() - start < 3
     writer.close()
 
 
@@ -108,7 +109,7 @@ async def test_slow_headers(liveclient: LiveClient) -> None:
     writer.write(b"GET / HTTP/1.1\r\n")
 
     async def trickle() -> None:
-        for i in range(30):
+        for i in range(80):  # 4 s of headers, one every 50 ms
             writer.write(f"X-{i}: a\r\n".encode())
             await writer.drain()
             await asyncio.sleep(0.05)
@@ -122,7 +123,7 @@ async def test_slow_headers(liveclient: LiveClient) -> None:
     [reply] = parse_replies(raw)
     assert reply.status == 408
     assert reply.body == b"Request headers timeout (0.5s)"
-    assert 0.45 < elapsed < 1.5
+    assert 0.45 < elapsed < 3  # cut off long before the client was done
 
 
 async def test_slow_body(liveclient: LiveClient) -> None:
@@ -134,7 +135,7 @@ async def test_slow_body(liveclient: LiveClient) -> None:
     [reply] = parse_replies(raw)
     assert reply.status == 408
     assert reply.body == b"Request body timeout (0.3s)"
-    assert 0.25 < time.monotonic() - start < 1.5
+    assert 0.25 < time.monotonic() - start < 3
 
 
 async def test_slow_but_steady_body(liveclient: LiveClient) -> None:
@@ -147,6 +148,49 @@ async def test_slow_but_steady_body(liveclient: LiveClient) -> None:
     reply = await read_reply(reader)
     assert (reply.status, reply.body) == (200, b"got 8")
     writer.close()
+
+
+async def test_body_too_slow(app: Roll) -> None:
+    # A trickle keeps the inactivity timeout at bay, not the minimum rate.
+    class Demanding(QuickProtocol):
+        __slots__ = ()
+        MIN_BODY_RATE = 100
+
+    app.HttpProtocol = Demanding
+    live = LiveClient(app)
+    await live.start()
+    try:
+        reader, writer = await connect(live.port)
+        writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+
+        async def trickle() -> None:
+            for _ in range(100):  # 20 bytes/s
+                writer.write(b"x")
+                await writer.drain()
+                await asyncio.sleep(0.05)
+
+        sender = asyncio.create_task(trickle())
+        start = time.monotonic()
+        raw = await read_until_closed(reader)
+        elapsed = time.monotonic() - start
+        sender.cancel()
+        await asyncio.gather(sender, return_exceptions=True)
+        writer.close()
+        [reply] = parse_replies(raw)
+        assert reply.status == 408
+        assert reply.body == b"Request body too slow (minimum: 100 bytes/s)"
+        assert elapsed < 3
+        # Fast enough: fine.
+        reader, writer = await connect(live.port)
+        writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+        for _ in range(10):
+            writer.write(b"x" * 10)
+            await asyncio.sleep(0.05)  # 200 bytes/s
+        reply = await read_reply(reader)
+        assert (reply.status, reply.body) == (200, b"got 100")
+        writer.close()
+    finally:
+        await live.stop()
 
 
 async def test_timeouts_can_be_disabled(app: Roll) -> None:
@@ -184,7 +228,7 @@ async def test_app_handler_timeout(liveclient: LiveClient, app: Roll) -> None:
     app.HANDLER_TIMEOUT = 0.2
     start = time.monotonic()
     response = await liveclient.query("GET", "/sleep?s=5")
-    assert time.monotonic() - start < 2
+    assert time.monotonic() - start < 4
     assert response.status == 503
     assert response.body == b"Handler timeout (0.2s)"
     assert app["events"] == ["cancelled"]
@@ -257,13 +301,13 @@ async def test_lingering_ends(liveclient: LiveClient) -> None:
     writer.write(b"SPAM / HTTP/1.1\r\n\r\n")
     start = time.monotonic()
     try:
-        while time.monotonic() - start < 4:
+        while time.monotonic() - start < 8:
             writer.write(b"x" * 1000)
             await writer.drain()
             await asyncio.sleep(0.01)
     except ConnectionError:
         pass
-    assert time.monotonic() - start < 2
+    assert time.monotonic() - start < 5
     writer.close()
 
 
