@@ -119,8 +119,10 @@ class Roll(dict[str, Any]):
         return request.route
 
     async def __call__(self, request: HttpRequest, response: HttpResponse) -> None:
+        # `hooks.get(name) and ...`: no coroutine is made for an event nobody listens to.
+        hooks = self.hooks
         try:
-            if not await self.hook("headers", request, response):
+            if not (hooks.get("headers") and await self.hook("headers", request, response)):
                 payload = request.route.payload
                 if not payload:
                     raise HttpError(HTTPStatus.NOT_FOUND, request.path)
@@ -131,7 +133,7 @@ class Roll(dict[str, Any]):
                     raise HttpError(HTTPStatus.METHOD_NOT_ALLOWED, request.method)
                 if not payload["lazy_body"]:
                     await request.load_body()
-                if not await self.hook("request", request, response):
+                if not (hooks.get("request") and await self.hook("request", request, response)):
                     timeout = payload.get("timeout", self.HANDLER_TIMEOUT)
                     if timeout is None:
                         await handler(request, response, **request.route.vars)
@@ -139,10 +141,11 @@ class Roll(dict[str, Any]):
                         await self._call_with_timeout(timeout, handler, request, response)
         except Exception as error:
             await self.on_error(request, response, error)
-        try:
-            await self.hook("response", request, response)
-        except Exception as error:
-            await self.on_error(request, response, error, run_hook=False)
+        if hooks.get("response"):
+            try:
+                await self.hook("response", request, response)
+            except Exception as error:
+                await self.on_error(request, response, error, run_hook=False)
 
     async def _call_with_timeout(
         self, timeout: float, handler: Any, request: HttpRequest, response: HttpResponse

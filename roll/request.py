@@ -142,7 +142,7 @@ class Request(dict[str, Any]):
         if self._query is None:
             self._query = self.app.Query() if self.app is not None else Query()
             if self.query_string:
-                self._query.update(parse_qs(self.query_string, keep_blank_values=True))
+                self._query.update(parse_query(self.query_string))
         return self._query
 
     # Body and what is parsed from it.
@@ -302,6 +302,21 @@ class Request(dict[str, Any]):
     def _wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
+
+
+def parse_query(query_string: str) -> dict[str, list[str]]:
+    """`parse_qs(query_string, keep_blank_values=True)`, faster when nothing is escaped."""
+    if "%" in query_string or "+" in query_string:
+        return parse_qs(query_string, keep_blank_values=True)
+    values: dict[str, list[str]] = {}
+    for pair in query_string.split("&"):
+        if pair:
+            key, _, value = pair.partition("=")
+            if key in values:
+                values[key].append(value)
+            else:
+                values[key] = [value]
+    return values
 
 
 async def _once(body: bytes) -> AsyncIterator[bytes]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
+from json import JSONEncoder
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .cookies import Cookies
 from .http import STATUSES, to_status
@@ -14,6 +15,25 @@ if TYPE_CHECKING:
     from .protocol import HTTPProtocol
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+
+
+def _json_encoder() -> Callable[[Any], str]:
+    """`json.dumps` with its defaults, minus the encoder it builds on every call."""
+    if c_make_encoder is None:  # pragma: no cover - CPython always has it
+        return JSONEncoder().encode
+    encode_chunks = c_make_encoder(
+        {}, JSONEncoder().default, encode_basestring_ascii, None, ": ", ", ", False, False, True
+    )
+
+    def dumps(value: Any) -> str:
+        if isinstance(value, str):  # the C encoder only takes containers and scalars
+            return encode_basestring_ascii(value)
+        return "".join(encode_chunks(value, 0))
+
+    return dumps
+
+
+json_dumps = _json_encoder()
 
 
 class Response:
@@ -62,7 +82,7 @@ class Response:
 
     def _set_json(self, value: Any) -> None:
         self.headers["Content-Type"] = JSON_CONTENT_TYPE
-        self.body = json.dumps(value)
+        self.body = json_dumps(value)
 
     json = property(_get_json, _set_json)
 
