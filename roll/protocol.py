@@ -350,6 +350,8 @@ class HTTPProtocol(asyncio.Protocol):
             self.abort()
         finally:
             self._exchange_done()
+            if request._after_response is not None:
+                await request.run_after_response()
 
     def on_parse_error(self, error: Exception) -> None:
         """Answer a request that cannot go on (bad framing, a limit, a timeout) and close."""
