@@ -3,9 +3,10 @@
 A provider is any callable whose parameters are resolved like a handler's.
 Its result is cached in the request's `Scope`, so every parameter asking for
 it, anywhere in the tree, shares one value. Generator providers (sync or
-async) are entered at resolution and finished by `Scope.close` once the
-handler is done: their code after `yield` runs on success, and the error is
-thrown into them on failure.
+async) are entered at resolution and finished by `Scope.close`: on success
+once the response is sent (a `request.after_response` callback), so that a
+streamed body can still use what they yield; on failure at once, the error
+thrown into them at their `yield`.
 """
 
 from __future__ import annotations
@@ -120,6 +121,13 @@ class Scope:
     async def close(self, error: BaseException | None) -> None:
         exits, self.exits = self.exits, []
         await finish(exits, error)
+
+    async def close_after_response(self) -> None:
+        """The `request.after_response` callback: nobody left to tell of an error."""
+        try:
+            await self.close(None)
+        except Exception as error:
+            log.error("Error while closing a provider", exc_info=error)
 
 
 async def call(

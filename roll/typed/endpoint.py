@@ -119,6 +119,10 @@ def make_full_endpoint(
                 response.headers["Content-Type"] = JSON_CONTENT_TYPE
             await scope.close(error)
             raise
-        await scope.close(None)
+        if scope.exits:
+            if websocket:  # the connection is over
+                await scope.close(None)
+            else:  # a streamed body may still use what they provide
+                request.after_response(scope.close_after_response)
 
     return endpoint
