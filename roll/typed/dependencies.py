@@ -122,10 +122,10 @@ class Scope:
         exits, self.exits = self.exits, []
         await finish(exits, error)
 
-    async def close_after_response(self) -> None:
+    async def close_after_response(self, error: BaseException | None = None) -> None:
         """The `request.after_response` callback: nobody left to tell of an error."""
         try:
-            await self.close(None)
+            await self.close(error)
         except Exception as error:
             log.error("Error while closing a provider", exc_info=error)
 
