@@ -28,7 +28,8 @@ def render(response: Any, result: Any) -> None:
         return
     else:
         try:
-            response.body = to_json(result)
+            # NaN and infinities are not JSON: null, as pydantic models do.
+            response.body = to_json(result, inf_nan_mode="null")
         except PydanticSerializationError:
             if not hasattr(result, "__aiter__"):
                 raise
