@@ -313,7 +313,7 @@ QUERY_NAMES = [
 
 @FUZZ
 @given(
-    st.one_of(st.sampled_from(NASTY), st.text(min_size=1, max_size=12)),
+    st.one_of(st.integers().map(str), st.sampled_from(NASTY), st.text(min_size=1, max_size=12)),
     st.lists(st.tuples(st.one_of(st.sampled_from(QUERY_NAMES), TEXT), TEXT), max_size=8),
     st.booleans(),
 )
@@ -409,6 +409,7 @@ FORM_NAMES = ["qty", "urgent", "weight", "price", "size", "day", "color", "note"
     st.data(),
 )
 def test_urlencoded_forms(pairs: list[tuple[str, str]], how: int, data: st.DataObject) -> None:
+    pairs.insert(data.draw(st.integers(0, len(pairs))), ("qty", data.draw(st.one_of(INTS, TEXT))))
     body = urlencode(pairs)
     if how == 1:
         body = data.draw(mutate(body))
@@ -428,8 +429,10 @@ def test_urlencoded_forms(pairs: list[tuple[str, str]], how: int, data: st.DataO
 def multipart(draw: st.DrawFn) -> tuple[str, bytes]:
     boundary = draw(st.text(st.sampled_from("abcXYZ0129-_'()+,./=?"), min_size=1, max_size=20))
     body = b""
-    for _ in range(draw(st.integers(0, 5))):
+    for index in range(draw(st.integers(1, 5))):
         name = draw(st.one_of(st.sampled_from(FORM_NAMES), TEXT)).replace('"', "")
+        if index == 0 and draw(st.integers(0, 3)):
+            name = "qty"
         disposition = f'form-data; name="{name}"'
         headers = ""
         if draw(st.booleans()):
@@ -441,17 +444,20 @@ def multipart(draw: st.DrawFn) -> tuple[str, bytes]:
                 )
             )  # fmt: skip
             headers = "Content-Type: " + draw(st.sampled_from(["text/plain", "image/png", "x", ""])) + "\r\n"
-        content = draw(st.one_of(TEXT.map(lambda text: text.encode("utf-8", "surrogatepass")), st.binary(max_size=60)))
+        content = draw(st.one_of(INTS.map(str.encode), TEXT.map(lambda text: text.encode("utf-8", "surrogatepass")), st.binary(max_size=60)))
         body += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n{headers}\r\n".encode("utf-8", "surrogatepass")
         body += content + b"\r\n"
-    if draw(st.integers(0, 4)):
+    # (The valid choice first: hypothesis shrinks towards it.)
+    if draw(st.integers(0, 4)) != 1:
         body += f"--{boundary}--\r\n".encode()
-    if draw(st.integers(0, 3)) == 0:
+    if draw(st.integers(0, 3)) == 3:
         body = draw(mutate(body.decode("latin-1"))).encode("utf-8", "surrogatepass")
     content_type = draw(
         st.sampled_from(
-            [f"multipart/form-data; boundary={boundary}", f'multipart/form-data; boundary="{boundary}"',
-             "multipart/form-data", "multipart/form-data; boundary=", "multipart/mixed; boundary=x"]
+            [f'multipart/form-data; boundary="{boundary}"', f'multipart/form-data; boundary="{boundary}"',
+             f'multipart/form-data; boundary="{boundary}"', f'multipart/form-data; boundary="{boundary}"',
+             f"multipart/form-data; boundary={boundary}", "multipart/form-data",
+             "multipart/form-data; boundary=", "multipart/mixed; boundary=x"]
         )
     )  # fmt: skip
     return content_type, body
@@ -474,23 +480,23 @@ JSON_VALUES = st.recursive(
 
 @st.composite
 def orders(draw: st.DrawFn) -> dict[str, Any]:
-    """Order-shaped JSON, each field valid or not."""
-    def field(valid: st.SearchStrategy[Any]) -> Any:
-        return draw(st.one_of(valid, valid, JSON_VALUES, st.sampled_from(NASTY)))
-
-    order = {
-        "id": field(st.uuids().map(str)),
-        "qty": field(st.integers(1, 1000)),
-        "price": field(st.decimals(min_value=0, max_value=999999, places=2).map(str)),
-        "color": field(st.sampled_from(["red", "green", "1"])),
-        "mode": field(st.sampled_from(["fast", "slow"])),
-        "when": field(st.datetimes().map(datetime.isoformat)),
-        "day": field(st.dates().map(date.isoformat)),
-        "tags": field(st.lists(st.text(max_size=5), max_size=5)),
-        "address": field(st.fixed_dictionaries({"city": st.text(min_size=1, max_size=20), "zip": st.from_regex(r"^\d{5}$", fullmatch=True)})),
-        "ratio": field(st.floats(0, 1)),
+    """Order-shaped JSON: valid fields, a few of them wrong or missing."""
+    valid = {
+        "id": st.uuids().map(str),
+        "qty": st.integers(1, 1000),
+        "price": st.decimals(min_value=0, max_value=999999, places=2).map(str),
+        "color": st.sampled_from(["red", "green", "1"]),
+        "mode": st.sampled_from(["fast", "slow"]),
+        "when": st.datetimes().map(datetime.isoformat),
+        "day": st.dates().map(date.isoformat),
+        "tags": st.lists(st.text(max_size=5), max_size=5),
+        "address": st.fixed_dictionaries({"city": st.text(min_size=1, max_size=20), "zip": st.from_regex(r"^\d{5}$", fullmatch=True)}),
+        "ratio": st.floats(0, 1),
     }  # fmt: skip
-    for key in draw(st.lists(st.sampled_from(list(order)), max_size=3)):
+    order = {key: draw(strategy) for key, strategy in valid.items()}
+    for key in draw(st.lists(st.sampled_from(list(order)), max_size=2)):
+        order[key] = draw(st.one_of(JSON_VALUES, st.sampled_from(NASTY)))
+    for key in draw(st.lists(st.sampled_from(list(order)), max_size=2)):
         order.pop(key, None)
     return order
 
