@@ -183,6 +183,14 @@ def make_app() -> TypedRoll:
             "docs": [[doc.filename, doc.size] for doc in docs],
         }  # fmt: skip
 
+    @app.route("/form-optional", methods=["POST"])
+    async def form_optional(
+        qty: Annotated[int, Form()] = 0,
+        sizes: Annotated[list[int], Form(alias="size")] = [],
+        logo: Annotated[UploadFile | None, File()] = None,
+    ) -> dict[str, Any]:
+        return {"qty": qty, "sizes": sizes, "logo": logo is not None}
+
     @app.route("/order", methods=["POST"])
     async def order(order: Order, dry: bool = False) -> Order:
         return order
@@ -415,6 +423,8 @@ def test_urlencoded_forms(pairs: list[tuple[str, str]], how: int, data: st.DataO
         body = data.draw(mutate(body))
     elif how == 2:
         body = "&".join(f"{k}={v}" for k, v in pairs)  # not encoded at all
+    elif how == 3:
+        body = "&".join(k for k, _ in pairs)  # no "=": unparsable
     content_type = data.draw(
         st.sampled_from(
             ["application/x-www-form-urlencoded", "application/x-www-form-urlencoded; charset=utf-8",
@@ -422,7 +432,8 @@ def test_urlencoded_forms(pairs: list[tuple[str, str]], how: int, data: st.DataO
         )
     )  # fmt: skip
     headers = [("Content-Type", content_type)] if content_type else []
-    check(request("POST", "/form", headers, body.encode("utf-8", "surrogatepass")))
+    path = data.draw(st.sampled_from(["/form", "/form-optional"]))
+    check(request("POST", path, headers, body.encode("utf-8", "surrogatepass")))
 
 
 @st.composite
@@ -464,10 +475,10 @@ def multipart(draw: st.DrawFn) -> tuple[str, bytes]:
 
 
 @FUZZ
-@given(multipart())
-def test_multipart_bodies(form: tuple[str, bytes]) -> None:
+@given(multipart(), st.sampled_from(["/form", "/form-optional"]))
+def test_multipart_bodies(form: tuple[str, bytes], path: str) -> None:
     content_type, body = form
-    check(request("POST", "/form", [("Content-Type", content_type)], body))
+    check(request("POST", path, [("Content-Type", content_type)], body))
 
 
 JSON_VALUES = st.recursive(
