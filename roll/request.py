@@ -200,10 +200,12 @@ class Request(dict[str, Any]):
         media_type = content_type.lower()  # case-insensitive; the boundary is not
         new_form = self.app.Form if self.app is not None else Form
         new_files = self.app.Files if self.app is not None else Files
+        # Set only once parsed: after an error, reading again raises again
+        # (instead of giving an empty form).
         if media_type.startswith("multipart/form-data"):
             self._form, self._files = parse_multipart(self.app, content_type, self.body)
             return
-        self._form, self._files = new_form(), new_files()
+        form = new_form()
         if media_type.startswith("application/x-www-form-urlencoded") and self.body:
             limit = self.MAX_FORM_FIELDS
             if limit is not None and self.body.count(b"&") >= limit:
@@ -217,7 +219,8 @@ class Request(dict[str, Any]):
                 )
             except ValueError:
                 raise HttpError(HTTPStatus.BAD_REQUEST, "Unparsable urlencoded body")
-            self._form.update(fields)
+            form.update(fields)
+        self._form, self._files = form, new_files()
 
     async def load_body(self) -> None:
         if self._body is None:
