@@ -125,8 +125,9 @@ def compile_endpoint(call: Handler, plan: Plan, status: int | None, websocket: b
     if not names:
         lines.append("        pass")
     lines += [
-        "    except Invalid:",
-        "        reject(response, collect(request, response, vars), websocket)",
+        "    except Invalid as error:",
+        # Never an empty list, even if the second run does not fail again.
+        "        reject(response, collect(request, response, vars) or error.problems, websocket)",
     ]
     if status is not None:
         lines.append("    response.status = status")

@@ -186,3 +186,33 @@ async def test_form_limits(app: TypedRoll, client: Client, limits: None) -> None
     assert b"limit: 3" in response.body
     response = await client.post("/form", {"a": "ok"})
     assert response.body == b"ok"
+
+
+async def test_problems_never_empty() -> None:
+    """Problems are collected by running the extractors again: if the second
+    run does not fail, the first failure is still reported."""
+    from roll.multidict import Form as CoreForm
+    from roll.typed import Form
+
+    class FlakyRequest(Request):
+        __slots__ = ()
+        failed: list[bool] = []
+
+        @property
+        def form(self) -> CoreForm:
+            if not self.failed:
+                self.failed.append(True)
+                raise HttpError(HTTPStatus.BAD_REQUEST, "Unparsable once")
+            return CoreForm()
+
+    app = TypedRoll()
+    app.Request = FlakyRequest
+
+    @app.route("/", methods=["POST"])
+    async def view(a: Annotated[str, Form()] = "") -> str:
+        return a
+
+    response = await Client(app).post("/", body=b"x")
+    assert json.loads(response.body) == {
+        "errors": [{"location": "body", "name": "form", "message": "Unparsable once"}]
+    }
