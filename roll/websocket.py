@@ -65,6 +65,13 @@ def handshake_request(request: Request) -> HandshakeRequest:
     """
     headers = Headers()
     for name, value in request.headers.items():
+        if not value.isascii():
+            # The core decodes header values as UTF-8; `websockets` wants
+            # them as latin-1 text (one character a byte): give it the bytes.
+            try:
+                value.encode("latin-1")
+            except UnicodeEncodeError:
+                value = value.encode().decode("latin-1")
         headers[name] = value
     path = request.url.decode("latin-1") if request.url else request.path or "/"
     return HandshakeRequest(path, headers)
