@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 from typing_extensions import NotRequired, TypedDict
 
-from roll import HTTPProtocol
+from roll import HTTPProtocol, WSProtocol
 from roll.testing import Transport
 from roll.typed import (
     Body,
@@ -44,6 +44,7 @@ from roll.typed import (
     Query,
     TypedRoll,
     UploadFile,
+    WebSocket,
 )
 
 FUZZ = settings(
@@ -99,6 +100,11 @@ class FuzzProtocol(HTTPProtocol):
     MAX_BODY_SIZE = 64 * 1024
 
 
+class FuzzWebsocket(WSProtocol):
+    PING_INTERVAL = None
+    TIMEOUT = 0.01
+
+
 def pager(
     page: Annotated[int, Field(ge=1)] = 1,
     per_page: Annotated[int, Query(alias="per-page"), Field(ge=1, le=50)] = 10,
@@ -116,6 +122,7 @@ async def locale(
 def make_app() -> TypedRoll:
     app = TypedRoll()
     app.HttpProtocol = FuzzProtocol
+    app.WebsocketProtocol = FuzzWebsocket
 
     @app.route("/q/{id}")
     async def scalars(
@@ -203,6 +210,16 @@ def make_app() -> TypedRoll:
     async def config(config: Annotated[Config, Body()]) -> Config:
         return config
 
+    @app.route("/ws/{room}", protocol="websocket")
+    async def chat(
+        ws: WebSocket,
+        room: int,
+        name: Annotated[str, Query(), Field(min_length=1)],
+        level: Annotated[Level | None, Header(alias="X-Level")] = None,
+        page: Annotated[tuple[int, int], Depends(pager)] = (1, 10),
+    ) -> None:
+        await ws.send(f"{room} {name} {level} {page}")
+
     @app.route("/maybe", methods=["POST"])
     async def maybe(order: Order | None = None) -> dict[str, Any]:
         return {"order": order}
@@ -246,12 +263,16 @@ def request(
     return head.encode("latin-1") + b"\r\n" + body
 
 
-def check(raw: bytes) -> tuple[int, Any]:
-    """The one reply: a 2xx (its JSON), or the typed 400 (its problems)."""
-    replies = parse_replies(asyncio.run(drive(raw)))
+def check(raw: bytes, upgrade: bool = False) -> tuple[int, Any]:
+    """The one reply: a 2xx (its JSON), or the typed 400 (its problems);
+    with `upgrade`, a 101 or the typed 400."""
+    data = asyncio.run(drive(raw))
+    if upgrade and data.startswith(b"HTTP/1.1 101 "):
+        return 101, data
+    replies = parse_replies(data)
     assert len(replies) == 1, raw
     reply = replies[0]
-    assert 200 <= reply.status < 300 or reply.status == 400, (reply.status, reply.body, raw)
+    assert (200 <= reply.status < 300 and not upgrade) or reply.status == 400, (reply.status, reply.body, raw)
     content_type = reply.headers.get("Content-Type", "")
     if reply.status == 400:
         assert content_type == "application/json; charset=utf-8", (reply.body, raw)
@@ -535,6 +556,30 @@ def test_json_bodies(path: str, value: Any, how: int, content_type: str, data: s
     method = "PUT" if path == "/points" else "POST"
     headers = [("Content-Type", content_type)] if content_type else []
     check(request(method, path + data.draw(st.sampled_from(["", "?dry=1", "?dry=maybe"])), headers, body.encode("utf-8", "surrogatepass")))
+
+
+WS_HANDSHAKE = [
+    ("Upgrade", "websocket"),
+    ("Connection", "Upgrade"),
+    ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ("Sec-WebSocket-Version", "13"),
+]
+
+
+@FUZZ
+@given(
+    st.one_of(st.integers().map(str), TEXT.map(lambda text: text.replace("/", "_") or "0")),
+    st.lists(st.tuples(st.sampled_from(["name", "page", "per-page", "x"]), TEXT), max_size=4),
+    st.none() | st.one_of(st.sampled_from(["1", "2"]), HEADER_VALUES),
+)
+def test_websocket_handshakes(room: str, pairs: list[tuple[str, str]], level: str | None) -> None:
+    """Validated before the upgrade: a 101, or the typed 400 (never a 1011)."""
+    headers = list(WS_HANDSHAKE)
+    if level is not None:
+        headers.append(("X-Level", level.encode("latin-1", "replace").decode("latin-1")))
+    status, _ = check(request("GET", f"/ws/{quote(room, safe='')}?{urlencode(pairs)}", headers), upgrade=True)
+    if status == 101:
+        assert int(room) is not None
 
 
 # Valid input, generated from the types: a 200 giving back the values.
