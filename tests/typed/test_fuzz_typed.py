@@ -202,6 +202,10 @@ def make_app() -> TypedRoll:
     async def order(order: Order, dry: bool = False) -> Order:
         return order
 
+    @app.route("/order-lazy", methods=["POST"], lazy_body=True)
+    async def order_lazy(order: Order, page: Annotated[tuple[int, int], Depends(pager)]) -> Order:
+        return order
+
     @app.route("/points", methods=["PUT"])
     async def points(points: Annotated[list[Point], Body()]) -> list[Point]:
         return points
@@ -541,7 +545,7 @@ JSON_TYPES = [
 
 @FUZZ
 @given(
-    st.sampled_from(["/order", "/maybe", "/points", "/config"]),
+    st.sampled_from(["/order", "/order-lazy", "/maybe", "/points", "/config"]),
     st.one_of(orders(), JSON_VALUES, st.lists(st.fixed_dictionaries({"x": JSON_VALUES, "y": st.integers()}), max_size=3)),
     st.integers(0, 4),
     st.sampled_from(JSON_TYPES),
