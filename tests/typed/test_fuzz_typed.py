@@ -581,7 +581,9 @@ def test_websocket_handshakes(room: str, pairs: list[tuple[str, str]], level: st
     headers = list(WS_HANDSHAKE)
     if level is not None:
         headers.append(("X-Level", level.encode("latin-1", "replace").decode("latin-1")))
-    status, _ = check(request("GET", f"/ws/{quote(room, safe='')}?{urlencode(pairs)}", headers), upgrade=True)
+    target = f"/ws/{quote(room, safe='')}?{urlencode(pairs)}"
+    assume(len(target) < FuzzProtocol.MAX_URL_SIZE)  # else a 414, from the core
+    status, _ = check(request("GET", target, headers), upgrade=True)
     if status == 101:
         assert int(room) is not None
 
