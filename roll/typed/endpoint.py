@@ -169,6 +169,6 @@ def make_full_endpoint(
             if websocket:  # the connection is over
                 await scope.close(None)
             else:  # a streamed body may still use what they provide
-                request.after_response(scope.close_after_response)
+                scope.close_once_sent(request, response)
 
     return endpoint
