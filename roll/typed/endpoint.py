@@ -53,8 +53,9 @@ def make_prepare(call: Handler, plan: Plan) -> Callable[..., Awaitable[Handler]]
     It returns what the core runs once the connection is open: the handler,
     called with the values already resolved. Generator providers entered
     here are finished when the handler returns (the error thrown in if it
-    fails), or, if it never runs (the client left during the handshake),
-    when the connection is over, with `ClientDisconnected` thrown in.
+    fails), or, if it never runs (the client left during the handshake, a
+    `websocket_connect` listener failed), when the connection is over, with
+    `ClientDisconnected` thrown in.
     """
 
     async def prepare(request: Any, ws: Any, **vars: str) -> Handler:
