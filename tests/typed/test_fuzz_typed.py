@@ -154,6 +154,12 @@ def make_app() -> TypedRoll:
             "code": code, "count": count, "page": page,
         }  # fmt: skip
 
+    @app.route("/p/{day}/{uid}/{color}/{n}/{rest:path}")
+    async def path_values(
+        day: date, uid: UUID, color: Color, n: Annotated[int, Field(ge=0)], rest: str
+    ) -> list[Any]:
+        return [day, uid, color, n, rest]
+
     @app.route("/h")
     async def headers(
         level: Annotated[int, Header(alias="X-Level")] = 0,
@@ -404,6 +410,23 @@ def test_query_values_near_valid(data: st.DataObject) -> None:
             pairs.append((name, data.draw(EDGE_NUMBERS if edgy else valid)))
     id = data.draw(st.one_of(st.integers().map(str), EDGE_NUMBERS))
     check(request("GET", f"/q/{quote(id)}?{urlencode(pairs)}"))
+
+
+@FUZZ
+@given(
+    st.one_of(st.dates().map(date.isoformat), TEXT),
+    st.one_of(st.uuids().map(str), TEXT),
+    st.one_of(st.sampled_from(["red", "green", "1"]), TEXT),
+    st.one_of(st.integers().map(str), EDGE_NUMBERS, TEXT),
+    st.text(max_size=20),
+)
+def test_path_values(day: str, uid: str, color: str, n: str, rest: str) -> None:
+    segments = [quote(value.replace("/", "_") or "x", safe="") for value in (day, uid, color, n)]
+    target = "/p/" + "/".join(segments) + "/" + quote(rest or "r")
+    assume(len(target) < FuzzProtocol.MAX_URL_SIZE)
+    status, body = check(request("GET", target))
+    if status == 200:  # (pydantic's lax rules: a date may be a timestamp...)
+        assert body[2] == color and body[4] == (rest or "r")
 
 
 HEADER_VALUES = st.one_of(
