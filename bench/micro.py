@@ -1,0 +1,394 @@
+"""In-process cost of one request through our core, and what each fix would save.
+
+    python -m bench.micro                       # every variant, every endpoint
+    python -m bench.micro --variants baseline,eager --endpoints minimal,full
+
+No sockets: each request is fed to `HTTPProtocol.data_received` on 64
+protocols (as 64 keep-alive connections would), with a transport that only
+counts writes, on uvloop, pinned to CPU 1. The figure is CPU microseconds per
+request spent in Python (parsing callbacks, routing, the handler, the
+response), without the send/recv syscalls, so it is steady even on a busy
+machine. Each variant runs in its own process (the roll_core venv) and
+monkeypatches the core the way a proposed change would, to price that change
+before anyone writes it. Nothing under roll/ is modified.
+
+Variants:
+- `baseline`: the core as it is.
+- `json`: `response.json` encodes with `pydantic_core.to_json` (bytes) instead
+  of `json.dumps` (str, encoded again when sent).
+- `hooks`: `Roll.__call__` skips the `headers`/`request`/`response` hook
+  coroutines when no listener is registered.
+- `eager`: the request coroutine is started synchronously (`coro.send(None)`)
+  once the request is complete; a task is created only if it suspends.
+- `head`: the response head is built as one str and encoded once.
+- `query`: `request.query` splits on `&`/`=` itself when the query string
+  has no `%` or `+` (else `parse_qs` as now).
+- `all`: json + hooks + query (the changes that pay).
+- `typed`: no patch, but the typed app (`roll_typed_app.py`, on TypedRoll)
+  instead of the plain-core one: the cost of the typed layer.
+- `floor`: a protocol that answers a fixed response, through the same driver
+  (the cost of the driver itself plus httptools-free parsing: the ceiling).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .config import APPS_DIR, REPO_ROOT, Endpoint, endpoint, framework
+from .harness import SERVER_CPU
+
+VARIANTS = ("floor", "baseline", "json", "hooks", "eager", "head", "query", "all", "typed")
+CONNECTIONS = 64
+
+
+def raw_request(ep: Endpoint) -> bytes:
+    head = [f"{ep.method} {ep.path} HTTP/1.1", "Host: 127.0.0.1:8080"]
+    head += [f"{name}: {value}" for name, value in ep.headers.items()]
+    if ep.body:
+        head.append(f"Content-Length: {len(ep.body)}")
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + ep.body
+
+
+class Sink:
+    """A transport that keeps the last write and counts them."""
+
+    def __init__(self) -> None:
+        self.writes = 0
+        self.last = b""
+
+    def write(self, data: bytes) -> None:
+        self.writes += 1
+        self.last = data
+
+    def is_closing(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return default
+
+
+# ------------------------------------------------------------ the patches
+
+
+def patch_json() -> None:
+    import pydantic_core
+    from roll.response import JSON_CONTENT_TYPE, Response
+
+    def _set_json(self: Any, value: Any) -> None:
+        self.headers["Content-Type"] = JSON_CONTENT_TYPE
+        self.body = pydantic_core.to_json(value)
+
+    setattr(Response, "json", property(Response._get_json, _set_json))
+
+
+def patch_hooks() -> None:
+    from http import HTTPStatus
+
+    from roll.app import Roll
+    from roll.http import HttpError
+
+    async def __call__(self: Any, request: Any, response: Any) -> None:
+        hooks = self.hooks
+        try:
+            if not (hooks.get("headers") and await self.hook("headers", request, response)):
+                payload = request.route.payload
+                if not payload:
+                    raise HttpError(HTTPStatus.NOT_FOUND, request.path)
+                if payload["protocol"] == "websocket":
+                    raise HttpError(HTTPStatus.UPGRADE_REQUIRED)
+                handler = payload.get(request.method or "")
+                if handler is None:
+                    raise HttpError(HTTPStatus.METHOD_NOT_ALLOWED, request.method)
+                if not payload["lazy_body"] and request._body is None:
+                    await request.load_body()
+                if not (hooks.get("request") and await self.hook("request", request, response)):
+                    await handler(request, response, **request.route.vars)
+        except Exception as error:
+            await self.on_error(request, response, error)
+        if hooks.get("response"):
+            try:
+                await self.hook("response", request, response)
+            except Exception as error:
+                await self.on_error(request, response, error, run_hook=False)
+
+    setattr(Roll, "__call__", __call__)
+
+
+def patch_eager() -> None:
+    """Start the request coroutine synchronously once the request is complete
+    (or at the end of `data_received` if its body is still coming); only a
+    coroutine that suspends gets a task."""
+    from roll.protocol import HTTPProtocol
+
+    pending: dict[int, tuple[Any, ...]] = {}  # HTTPProtocol has __slots__
+    data_received = HTTPProtocol.data_received
+    message_complete = HTTPProtocol.on_message_complete
+
+    async def resume(coro: Any, waiting: Any) -> None:
+        """Drive the rest of a coroutine that suspended on `waiting`."""
+        while True:
+            if waiting is None:
+                await asyncio.sleep(0)
+            else:
+                try:
+                    await waiting
+                except asyncio.CancelledError:
+                    if not waiting.cancelled():
+                        coro.throw(asyncio.CancelledError())
+                except BaseException:
+                    pass  # the coroutine reads the outcome itself
+            try:
+                waiting = coro.send(None)
+            except StopIteration:
+                return
+
+    def start(self: Any) -> None:
+        args = pending.pop(id(self), None)
+        if args is None:
+            return
+        coro = self.handle(*args)
+        try:
+            waiting = coro.send(None)
+        except StopIteration:
+            self.task = None
+            return
+        self.task = self.loop.create_task(resume(coro, waiting))
+
+    def on_headers_complete(self: Any) -> None:  # the core's, without the task
+        request = self.request
+        request.method = self.parser.get_method().decode()
+        keep_alive = self.parser.should_keep_alive()
+        self.app.lookup(request)
+        if self.parser.should_upgrade():
+            if request.method != "CONNECT":
+                self.keep_alive = keep_alive
+                return
+            keep_alive = False
+        pending[id(self)] = (request, self.response, self.task, keep_alive)
+
+    def on_message_complete(self: Any) -> None:
+        message_complete(self)
+        start(self)
+
+    def on_data(self: Any, data: bytes) -> None:
+        data_received(self, data)
+        start(self)
+
+    setattr(HTTPProtocol, "on_headers_complete", on_headers_complete)
+    setattr(HTTPProtocol, "on_message_complete", on_message_complete)
+    setattr(HTTPProtocol, "data_received", on_data)
+
+
+def patch_head() -> None:
+    from roll import protocol
+
+    status_text = {code: line.decode() for code, line in protocol.STATUS_LINES.items()}
+
+    def serialize_headers(lines: list[bytes], response: Any) -> bytes:
+        parts = [status_text[response.status]]
+        for name, value in response.headers.items():
+            if type(value) is not str:
+                value = str(value)
+            parts.append(f"{name}: {value}\r\n")
+        if response.has_cookies:
+            for cookie in response.cookies.values():
+                parts.append(f"Set-Cookie: {cookie}\r\n")
+        text = "".join(parts)
+        # One scan for header injection: only the line ends we wrote.
+        if text.count("\n") != len(parts) or text.count("\r") != len(parts):
+            raise ValueError("Line break in a header")
+        return (text + "\r\n").encode()
+
+    setattr(protocol, "serialize_headers", serialize_headers)
+
+
+def patch_query() -> None:
+    """`request.query`: split on `&`/`=` when the string has nothing to decode."""
+    from urllib.parse import parse_qs
+
+    from roll.multidict import Query
+    from roll.request import Request
+
+    def query(self: Any) -> Any:
+        if self._query is None:
+            result = self.app.Query() if self.app is not None else Query()
+            text = self.query_string
+            if text:
+                if "%" in text or "+" in text:
+                    result.update(parse_qs(text, keep_blank_values=True))
+                else:
+                    for pair in text.split("&"):
+                        if pair:
+                            key, _, value = pair.partition("=")
+                            values = dict.get(result, key)
+                            if values is None:
+                                result[key] = [value]
+                            else:
+                                values.append(value)
+            self._query = result
+        return self._query
+
+    setattr(Request, "query", property(query))
+
+
+PATCHES = {
+    "json": patch_json,
+    "hooks": patch_hooks,
+    "eager": patch_eager,
+    "head": patch_head,
+    "query": patch_query,
+}
+ALL = ("json", "hooks", "query")  # the ones that pay
+
+
+# ------------------------------------------------------------ measuring
+
+
+class Floor(asyncio.Protocol):
+    """Fixed answer, as bench/apps/raw_app.py."""
+
+    RESPONSE = b'HTTP/1.1 200 OK\r\nContent-Length: 27\r\n\r\n{"message":"Hello, World!"}'
+    task = None
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.transport.write(self.RESPONSE * data.count(b"\r\n\r\n"))
+
+
+async def measure(factory: Any, request: bytes, seconds: float) -> tuple[float, bytes]:
+    protos = [factory() for _ in range(CONNECTIONS)]
+    sinks = [Sink() for _ in protos]
+    for proto, sink in zip(protos, sinks):
+        proto.connection_made(sink)
+
+    async def batch() -> None:
+        for proto in protos:
+            proto.data_received(request)
+        for proto in protos:
+            task = proto.task
+            if task is not None and not task.done():
+                await task
+
+    for _ in range(200):  # warm-up
+        await batch()
+    count = 0
+    cpu = time.process_time()
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        await batch()
+        count += CONNECTIONS
+    cpu = time.process_time() - cpu
+    answered = sum(s.writes for s in sinks) - 200 * CONNECTIONS
+    if answered != count:
+        raise RuntimeError(f"{answered} responses for {count} requests")
+    return cpu / count * 1e6, sinks[0].last
+
+
+def child(variant: str, endpoint_name: str, seconds: float) -> None:
+    """Runs in the roll_core venv: prints {"us": ..., "head": ...}."""
+    import uvloop
+
+    sys.path.insert(0, str(APPS_DIR))
+    for name in ALL if variant == "all" else (variant,):
+        if name in PATCHES:
+            PATCHES[name]()
+    request = raw_request(endpoint(endpoint_name))
+
+    async def main() -> tuple[float, bytes]:
+        if variant == "floor":
+            return await measure(Floor, request, seconds)
+        app: Any
+        if variant == "typed":
+            import roll_typed_app
+
+            app = roll_typed_app.app
+        else:
+            import roll_core_app
+
+            app = roll_core_app.app
+        app.loop = asyncio.get_running_loop()
+        await app.startup()
+        return await measure(app.factory, request, seconds)
+
+    us, last = uvloop.run(main())
+    print(json.dumps({"us": us, "response": last.decode(errors="replace")}))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.micro", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--endpoints", default="minimal,parameter,query,full,typed,json")
+    parser.add_argument("--seconds", type=float, default=1.5)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--python", type=Path, default=None,
+                        help="interpreter with roll installed (default: the roll_core venv's)")  # fmt: skip
+    parser.add_argument("--child", nargs=2, metavar=("VARIANT", "ENDPOINT"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args.child[0], args.child[1], args.seconds)
+        return 0
+    python = args.python or framework("roll_core").python
+    variants = [v for v in args.variants.split(",") if v]
+    endpoints = [e for e in args.endpoints.split(",") if e]
+    results: dict[str, dict[str, list[float]]] = {}
+    for ep in endpoints:
+        for _ in range(args.repeat):  # interleaved, like the real runs
+            for variant in variants:
+                if variant == "floor" and ep != "minimal":
+                    continue
+                proc = subprocess.run(
+                    ["taskset", "-c", str(SERVER_CPU), str(python), "-m", "bench.micro",
+                     "--child", variant, ep, "--seconds", str(args.seconds)],
+                    cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+                    env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+                )  # fmt: skip
+                if proc.returncode != 0:
+                    print(f"{variant}/{ep} failed: {proc.stderr[-1500:]}", file=sys.stderr)
+                    continue
+                data = json.loads(proc.stdout.strip().splitlines()[-1])
+                if not data["response"].startswith("HTTP/1.1 200"):
+                    print(f"{variant}/{ep} answered: {data['response'][:200]!r}", file=sys.stderr)
+                    continue
+                results.setdefault(variant, {}).setdefault(ep, []).append(data["us"])
+    medians = {v: {e: statistics.median(x) for e, x in eps.items()} for v, eps in results.items()}
+    header = "| variant | " + " | ".join(endpoints) + " |"
+    print(header)
+    print("| --- |" + " ---: |" * len(endpoints))
+    base = medians.get("baseline", {})
+    for variant in variants:
+        cells = []
+        for ep in endpoints:
+            us = medians.get(variant, {}).get(ep)
+            if us is None:
+                cells.append("–")
+            elif variant == "baseline" or ep not in base:
+                cells.append(f"{us:.2f} µs")
+            else:
+                cells.append(f"{us:.2f} µs ({us - base[ep]:+.2f})")
+        print(f"| {variant} | " + " | ".join(cells) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
