@@ -361,6 +361,8 @@ class HTTPProtocol(asyncio.Protocol):
         finally:
             request.close_files()  # also when the task is cancelled (shutdown, grace over)
             self._exchange_done()
+            if request._after_response is not None:
+                await request.run_after_response()
 
     def on_parse_error(self, error: Exception) -> None:
         """Answer a request that cannot go on (bad framing, a limit, a timeout) and close."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
+import logging
 from collections import deque
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, AsyncIterator, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, ClassVar, NamedTuple
 from urllib.parse import parse_qs
 
 import pydantic_core
@@ -18,6 +20,8 @@ from .multipart import parse_multipart
 if TYPE_CHECKING:
     from .app import Roll
     from .protocol import HTTPProtocol
+
+log = logging.getLogger("roll")
 
 
 class Route(NamedTuple):
@@ -73,6 +77,7 @@ class Request(dict[str, Any]):
         "_files",
         "_json",
         "_cookies",
+        "_after_response",
     )
 
     def __init__(self, app: Roll | None, protocol: HTTPProtocol | None) -> None:
@@ -97,6 +102,7 @@ class Request(dict[str, Any]):
         self._files: Files | None = None
         self._json: Any = UNPARSED
         self._cookies: dict[str, str] | None = None
+        self._after_response: list[Callable[[], Any]] | None = None
 
     # Dict subclasses compare by content; a request is only equal to itself.
     __hash__ = object.__hash__  # type: ignore[assignment]
@@ -194,10 +200,12 @@ class Request(dict[str, Any]):
         media_type = content_type.lower()  # case-insensitive; the boundary is not
         new_form = self.app.Form if self.app is not None else Form
         new_files = self.app.Files if self.app is not None else Files
+        # Set only once parsed: after an error, reading again raises again
+        # (instead of giving an empty form).
         if media_type.startswith("multipart/form-data"):
             self._form, self._files = parse_multipart(self.app, content_type, self.body)
             return
-        self._form, self._files = new_form(), new_files()
+        form = new_form()
         if media_type.startswith("application/x-www-form-urlencoded") and self.body:
             limit = self.MAX_FORM_FIELDS
             if limit is not None and self.body.count(b"&") >= limit:
@@ -211,7 +219,8 @@ class Request(dict[str, Any]):
                 )
             except ValueError:
                 raise HttpError(HTTPStatus.BAD_REQUEST, "Unparsable urlencoded body")
-            self._form.update(fields)
+            form.update(fields)
+        self._form, self._files = form, new_files()
 
     async def load_body(self) -> None:
         if self._body is None:
@@ -294,6 +303,36 @@ class Request(dict[str, Any]):
                     close = getattr(upload, "close", None)
                     if close is not None:
                         close()
+
+    # After the response.
+
+    def after_response(self, callback: Callable[[], Any]) -> None:
+        """Call `callback()` (a function or a coroutine function) once the
+        response is sent, or could not be: the connection was lost, or the
+        request's task cancelled. For a websocket, once the connection is over.
+
+        Callbacks run last added, first called, in the request's task, after
+        the response is written (the next pipelined response waits for them).
+        An error in one is logged; the others still run.
+        """
+        if self._after_response is None:
+            self._after_response = []
+        self._after_response.append(callback)
+
+    async def run_after_response(self) -> None:
+        """Called by the protocol (and the websocket) when the response is out."""
+        callbacks, self._after_response = self._after_response, None
+        while callbacks:
+            callback = callbacks.pop()
+            try:
+                result = callback()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                log.exception("Error in an after_response callback of %r", self)
+            if self._after_response:  # added by a callback: run them too
+                callbacks.extend(self._after_response)
+                self._after_response = None
 
     @property
     def buffered(self) -> int:

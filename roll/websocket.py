@@ -65,6 +65,13 @@ def handshake_request(request: Request) -> HandshakeRequest:
     """
     headers = Headers()
     for name, value in request.headers.items():
+        if not value.isascii():
+            # The core decodes header values as UTF-8; `websockets` wants
+            # them as latin-1 text (one character a byte): give it the bytes.
+            try:
+                value.encode("latin-1")
+            except UnicodeEncodeError:
+                value = value.encode().decode("latin-1")
         headers[name] = value
     path = request.url.decode("latin-1") if request.url else request.path or "/"
     return HandshakeRequest(path, headers)
@@ -173,6 +180,8 @@ class WSProtocol:
         self._reading_paused = False
         self._drain: asyncio.Task[None] | None = None
         self._handler_done = False
+        # What runs once open: the route's handler, or what its `prepare` returned.
+        self.handler: Any = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.request.path} {self.state.name}>"
@@ -292,6 +301,9 @@ class WSProtocol:
         except Exception:
             log.exception("Websocket failure on %s", self.request.path)
             self._close_transport()
+        finally:
+            if self.request._after_response is not None:
+                await self.request.run_after_response()
 
     def data_received(self, data: bytes) -> None:
         if self.protocol is None:  # early frames, while earlier responses are written
@@ -336,15 +348,18 @@ class WSProtocol:
         else:
             answer = protocol.accept(handshake_request(self.request))
         response = self.response
-        response.status = answer.status_code
-        if answer.status_code != HTTPStatus.SWITCHING_PROTOCOLS:
+        accepted = answer.status_code == HTTPStatus.SWITCHING_PROTOCOLS
+        if not accepted:
+            response.status = answer.status_code
             for name, value in answer.headers.raw_items():
                 if name not in ("Date", "Connection", "Content-Length"):
                     response.headers[name] = value
             response.body = answer.body
+        if not accepted or not await self.admit():
             self.http.keep_alive = False
             await self.http.write(self.request, response)
             return False
+        response.status = answer.status_code
         del answer.headers["Date"]  # like every Roll response: only the headers that matter
         response.headers = dict(answer.headers.raw_items())
         transport = self.http.transport
@@ -355,9 +370,41 @@ class WSProtocol:
         self.subprotocol = protocol.subprotocol
         return True
 
+    async def admit(self) -> bool:
+        """Before the 101: may this valid handshake be upgraded?
+
+        The app's `headers` then `request` events run, as for an HTTP request:
+        a listener returning a truthy value, or raising (an `HttpError`, e.g.
+        401), refuses the upgrade. Then, if the route's handler has a
+        `prepare` attribute, `await handler.prepare(request, ws, **vars)`
+        runs (it may raise to refuse, e.g. invalid input) and returns what to
+        run instead of the handler once the connection is open. A refusal
+        runs the `response` event and sends `self.response` (the connection
+        then closes). False when refused.
+        """
+        app, request, response = self.app, self.request, self.response
+        handler = (request.route.payload or {})["GET"]
+        try:
+            if not (
+                await app.hook("headers", request, response)
+                or await app.hook("request", request, response)
+            ):
+                prepare = getattr(handler, "prepare", None)
+                self.handler = (
+                    handler if prepare is None else await prepare(request, self, **request.route.vars)
+                )
+                return True
+        except Exception as error:
+            await app.on_error(request, response, error)
+        try:
+            await app.hook("response", request, response)
+        except Exception as error:
+            await app.on_error(request, response, error, run_hook=False)
+        return False
+
     async def serve(self) -> None:
         """Run the handler between the two events and close with the right code."""
-        handler = (self.request.route.payload or {})["GET"]
+        handler = self.handler or (self.request.route.payload or {})["GET"]
         keepalive = None
         if self.PING_INTERVAL is not None:
             keepalive = self._loop.create_task(self._keepalive())

@@ -583,6 +583,29 @@ async def test_form_error_can_be_caught(app: Roll, client: Client) -> None:
     assert resp.body == b"caught 400 Unparsable urlencoded body"
 
 
+@pytest.mark.parametrize(
+    "body,message",
+    [(b"nope", "Unparsable urlencoded body"), (b"a=1&b=2&c=3", "Too many form fields (limit: 2)")],
+)
+async def test_form_error_raised_again_on_each_access(
+    app: Roll, client: Client, monkeypatch: pytest.MonkeyPatch, body: bytes, message: str
+) -> None:
+    monkeypatch.setattr(Request, "MAX_FORM_FIELDS", 2)
+
+    @app.route("/test", methods=["POST"])
+    async def handler(request: Request, response: Response) -> None:
+        messages = []
+        for _ in range(2):
+            try:
+                request.form
+            except HttpError as error:
+                messages.append(error.message)
+        response.json = messages
+
+    resp = await client.post("/test", body=body, content_type="application/x-www-form-urlencoded")
+    assert json.loads(resp.body) == [message, message]  # not an empty form the second time
+
+
 async def test_request_hook_can_store_custom_data(app: Roll, client: Client) -> None:
     @app.listen("request")
     async def on_request(request: Request, response: Response) -> None:

@@ -713,6 +713,25 @@ def test_handshake_request_from_parsed_request() -> None:
     assert refusal("GET", "1.0") is not None and refusal("GET", "1.0")[0] == 505  # type: ignore[index]
 
 
+async def test_handshake_with_non_latin1_header_values(
+    app: Roll, liveclient: LiveClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The core decodes header values as UTF-8: "Ā" is not latin-1 text, which
+    # `websockets` wants. It used to fail the handshake with no answer at all.
+    @app.route("/ws", protocol="websocket")
+    async def handler(request: Request, ws: WSProtocol) -> None:
+        await ws.send(request.headers["X-NAME"])
+
+    response = await liveclient.query("GET", "/ws", headers=dict(HANDSHAKE, **{"X-Name": "Ā é"}))
+    assert response.status == HTTPStatus.SWITCHING_PROTOCOLS
+    assert "Websocket failure" not in caplog.text
+    request = Request(None, None)
+    request.headers = {"X-NAME": "Ā", "X-LATIN": "é", **{k.upper(): v for k, v in HANDSHAKE.items()}}
+    built = handshake_request(request)
+    assert built.headers["X-Name"] == "Ā".encode().decode("latin-1")
+    assert built.headers["X-Latin"] == "é"
+
+
 async def test_failing_connect_listener_closes_1011_and_still_disconnects(
     app: Roll, liveclient: LiveClient, caplog: pytest.LogCaptureFixture
 ) -> None:

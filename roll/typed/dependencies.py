@@ -3,9 +3,10 @@
 A provider is any callable whose parameters are resolved like a handler's.
 Its result is cached in the request's `Scope`, so every parameter asking for
 it, anywhere in the tree, shares one value. Generator providers (sync or
-async) are entered at resolution and finished by `Scope.close` once the
-handler is done: their code after `yield` runs on success, and the error is
-thrown into them on failure.
+async) are entered at resolution and finished by `Scope.close`: on success
+once the response is sent (a `request.after_response` callback), so that a
+streamed body can still use what they yield; on failure at once, the error
+thrown into them at their `yield`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
+
+from roll.request import ClientDisconnected
 
 from .errors import Invalid, Problem
 
@@ -89,6 +92,46 @@ class Singleton:
 FAILED: Any = object()
 
 
+class GuardedBody:
+    """A streamed body (async iterable) watched for the providers' sake.
+
+    Set in place of `response.body` when generator providers are open: the
+    error that stopped the stream, or `ClientDisconnected` if the core
+    closed it before its end (the client left), is kept in `error`, to be
+    thrown into the providers once the response is over.
+    """
+
+    __slots__ = ("body", "iterator", "error", "done")
+
+    def __init__(self, body: Any) -> None:
+        self.body = body
+        self.iterator: Any = None
+        self.error: BaseException | None = None
+        self.done = False
+
+    def __aiter__(self) -> GuardedBody:
+        return self
+
+    async def __anext__(self) -> Any:
+        if self.iterator is None:
+            self.iterator = self.body.__aiter__()
+        try:
+            return await self.iterator.__anext__()
+        except StopAsyncIteration:
+            self.done = True
+            raise
+        except BaseException as error:
+            self.error = error
+            raise
+
+    async def aclose(self) -> None:
+        if self.iterator is not None and not self.done and self.error is None:
+            self.error = ClientDisconnected()  # closed mid-stream
+        aclose = getattr(self.body, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
 class Scope:
     """Per-request state of the dependencies: cached values and cleanups."""
 
@@ -120,6 +163,23 @@ class Scope:
     async def close(self, error: BaseException | None) -> None:
         exits, self.exits = self.exits, []
         await finish(exits, error)
+
+    async def close_after_response(self, error: BaseException | None = None) -> None:
+        """The `request.after_response` callback: nobody left to tell of an error."""
+        try:
+            await self.close(error)
+        except Exception as cleanup_error:
+            log.error("Error while closing a provider", exc_info=cleanup_error)
+
+    def close_once_sent(self, request: Any, response: Any) -> None:
+        """On success: finish the generators once the response is sent, with
+        the error of a streamed body that failed or was cut, if any."""
+        body = response.body
+        if hasattr(body, "__aiter__"):  # streamed: watch it
+            guarded = response.body = GuardedBody(body)
+            request.after_response(lambda: self.close_after_response(guarded.error))
+        else:
+            request.after_response(self.close_after_response)
 
 
 async def call(

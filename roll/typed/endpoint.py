@@ -8,7 +8,10 @@ a plan without dependencies, runs a flat loop over pre-bound extractors.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, NoReturn
+
+from roll.request import ClientDisconnected
 
 from .dependencies import Scope, resolve
 from .errors import JSON_CONTENT_TYPE, Invalid, InvalidRequest, Problem
@@ -34,8 +37,51 @@ def make_endpoint(
 ) -> Handler:
     """`call` is the typed handler (a function or a bound method)."""
     if plan.dependencies or plan.extra_vars or load_body:
-        return make_full_endpoint(call, plan, status, load_body, websocket)
-    return compile_endpoint(call, plan, status, websocket)
+        endpoint = make_full_endpoint(call, plan, status, load_body, websocket)
+    else:
+        endpoint = compile_endpoint(call, plan, status, websocket)
+    if websocket:
+        endpoint.prepare = make_prepare(call, plan)  # type: ignore[attr-defined]
+    return endpoint
+
+
+def make_prepare(call: Handler, plan: Plan) -> Callable[..., Awaitable[Handler]]:
+    """For a websocket route: resolve the parameters before the 101.
+
+    The core's `WSProtocol.admit` awaits `prepare(request, ws, **vars)` before
+    accepting the upgrade: invalid input raises the JSON 400 (no upgrade).
+    It returns what the core runs once the connection is open: the handler,
+    called with the values already resolved. Generator providers entered
+    here are finished when the handler returns (the error thrown in if it
+    fails), or, if it never runs (the client left during the handshake, a
+    `websocket_connect` listener failed), when the connection is over, with
+    `ClientDisconnected` thrown in.
+    """
+
+    async def prepare(request: Any, ws: Any, **vars: str) -> Handler:
+        scope = Scope()
+        try:
+            try:
+                kwargs = await resolve(plan, request, ws, vars, scope)
+            except Invalid as error:
+                reject(ws.response, error.problems)
+        except BaseException as error:
+            await scope.close(error)
+            raise
+        if scope.exits:
+            request.after_response(partial(scope.close_after_response, ClientDisconnected()))
+
+        async def run(request: Any, ws: Any, **vars: str) -> None:
+            try:
+                await call(**kwargs)
+            except BaseException as error:
+                await scope.close(error)
+                raise
+            await scope.close(None)
+
+        return run
+
+    return prepare
 
 
 def collector(plan: Plan) -> Callable[[Any, Any, dict[str, str]], list[Problem]]:
@@ -80,8 +126,9 @@ def compile_endpoint(call: Handler, plan: Plan, status: int | None, websocket: b
     if not names:
         lines.append("        pass")
     lines += [
-        "    except Invalid:",
-        "        reject(response, collect(request, response, vars), websocket)",
+        "    except Invalid as error:",
+        # Never an empty list, even if the second run does not fail again.
+        "        reject(response, collect(request, response, vars) or error.problems, websocket)",
     ]
     if status is not None:
         lines.append("    response.status = status")
@@ -119,6 +166,10 @@ def make_full_endpoint(
                 response.headers["Content-Type"] = JSON_CONTENT_TYPE
             await scope.close(error)
             raise
-        await scope.close(None)
+        if scope.exits:
+            if websocket:  # the connection is over
+                await scope.close(None)
+            else:  # a streamed body may still use what they provide
+                scope.close_once_sent(request, response)
 
     return endpoint

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
+from http import HTTPStatus
 from operator import attrgetter
 from typing import Any
 
@@ -98,13 +99,16 @@ read_query: Reader = attrgetter("query")
 
 
 def body_reader(attribute: str) -> Reader:
-    """`request.form` / `request.files`: an unparsable body is a 400 problem."""
+    """`request.form` / `request.files`: an unparsable body is a 400 problem;
+    a limit crossed (413) stays the core's error."""
     get = attrgetter(attribute)
 
     def read(request: Any) -> Mapping[str, Any]:
         try:
             return get(request)  # type: ignore[no-any-return]
         except HttpError as error:
+            if error.status != HTTPStatus.BAD_REQUEST:
+                raise
             raise invalid("body", attribute, str(error.message)) from None
 
     return read
@@ -260,6 +264,11 @@ def json_body(name: str, adapter: TypeAdapter[Any], default: Any, optional: bool
         body = request.body
         if not body:
             return missing()
+        limit = request.MAX_JSON_SIZE  # the core's limit on `request.json`
+        if limit is not None and len(body) > limit:
+            raise HttpError(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"JSON body too large (limit: {limit} bytes)"
+            )
         content_type = request.content_type
         if content_type and not is_json(content_type):
             raise invalid("body", name, f"Expected a JSON body, got Content-Type {content_type!r}")

@@ -146,3 +146,73 @@ def test_problems_are_deduplicated() -> None:
     error = InvalidRequest([problem, problem])
     assert error.problems == [problem]
     assert json.loads(error.message) == {"errors": [problem]}
+
+
+# The core's limits keep their 413 on typed routes.
+
+
+@pytest.fixture
+def limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    from roll.multipart import Multipart
+
+    monkeypatch.setattr(Request, "MAX_JSON_SIZE", 100)
+    monkeypatch.setattr(Request, "MAX_FORM_FIELDS", 3)
+    monkeypatch.setattr(Multipart, "MAX_PARTS", 3)
+
+
+async def test_json_size_limit(app: TypedRoll, client: Client, limits: None) -> None:
+    item = {"name": "x" * 200, "price": 1}
+    response = await client.post("/shops/1/items", item)
+    assert response.status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    assert response.body == b"JSON body too large (limit: 100 bytes)"
+    assert (await client.post("/shops/1/items", {"name": "x", "price": 1})).status == 200
+
+
+async def test_form_limits(app: TypedRoll, client: Client, limits: None) -> None:
+    from roll.typed import Form
+
+    @app.route("/form", methods=["POST"])
+    async def form(a: Annotated[str, Form()] = "") -> str:
+        return a
+
+    fields = {"a": "1", "b": "2", "c": "3", "d": "4"}
+    client.content_type = "application/x-www-form-urlencoded"
+    response = await client.post("/form", fields)
+    assert response.status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    assert response.body == b"Too many form fields (limit: 3)"
+    client.content_type = "multipart/form-data"
+    response = await client.post("/form", fields)
+    assert response.status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    assert b"limit: 3" in response.body
+    response = await client.post("/form", {"a": "ok"})
+    assert response.body == b"ok"
+
+
+async def test_problems_never_empty() -> None:
+    """Problems are collected by running the extractors again: if the second
+    run does not fail, the first failure is still reported."""
+    from roll.multidict import Form as CoreForm
+    from roll.typed import Form
+
+    class FlakyRequest(Request):
+        __slots__ = ()
+        failed: list[bool] = []
+
+        @property
+        def form(self) -> CoreForm:
+            if not self.failed:
+                self.failed.append(True)
+                raise HttpError(HTTPStatus.BAD_REQUEST, "Unparsable once")
+            return CoreForm()
+
+    app = TypedRoll()
+    app.Request = FlakyRequest
+
+    @app.route("/", methods=["POST"])
+    async def view(a: Annotated[str, Form()] = "") -> str:
+        return a
+
+    response = await Client(app).post("/", body=b"x")
+    assert json.loads(response.body) == {
+        "errors": [{"location": "body", "name": "form", "message": "Unparsable once"}]
+    }

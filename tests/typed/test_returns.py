@@ -76,6 +76,10 @@ def app() -> TypedRoll:
     async def number() -> float:
         return 2.5
 
+    @app.route("/not-numbers")
+    async def not_numbers(ratio: float = 1.0) -> dict[str, Any]:
+        return {"ratio": ratio, "all": [ratio, float("-inf")], "item": Item(name="x", price=ratio)}
+
     return app
 
 
@@ -105,6 +109,16 @@ async def test_number_is_json(client: Client) -> None:
     response = await client.get("/number")
     assert response.body == b"2.5"
     assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+
+
+async def test_nan_and_infinity_are_null(client: Client) -> None:
+    # `?ratio=nan` is a float by the core's rule; NaN is not JSON (found by fuzzing).
+    response = await client.get("/not-numbers?ratio=nan")
+    assert json.loads(response.body, parse_constant=lambda constant: 1 / 0) == {
+        "ratio": None,
+        "all": [None, None],
+        "item": {"name": "x", "price": None},
+    }
 
 
 async def test_str_is_text(client: Client) -> None:
