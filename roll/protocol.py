@@ -470,30 +470,26 @@ class HTTPProtocol(asyncio.Protocol):
             return
         status = response.status
         body = response.body
-        lines = [STATUS_LINES[status]]
         headers = response.headers
+        chunked = False
         if (request is not None and request.method == "HEAD") or status < 200 or status in BODYLESS_STATUSES:
             await _close_stream(body)
             body = b""
-            chunked = False
-        elif isinstance(body, bytes):
-            chunked = False
-        elif isinstance(body, str):
-            body = body.encode()
-            chunked = False
-        elif hasattr(body, "__aiter__"):
-            chunked = True
-            headers.setdefault("Transfer-Encoding", "chunked")
         else:
-            body = str(body).encode()
-            chunked = False
-        if not chunked and status >= 200 and status not in BODYLESS_STATUSES:
-            if request is None or request.method != "HEAD":
+            if isinstance(body, str):
+                body = body.encode()
+            elif not isinstance(body, bytes):
+                if hasattr(body, "__aiter__"):
+                    chunked = True
+                    headers.setdefault("Transfer-Encoding", "chunked")
+                else:
+                    body = str(body).encode()
+            if not chunked:
                 if "Content-Length" not in headers:
                     headers["Content-Length"] = str(len(body))
                 response.body = body
         try:
-            head = serialize_headers(lines, response)
+            head = serialize_head(STATUS_LINES[status], response)
         except ValueError as error:
             log.error("Invalid response headers: %s", error)
             await _close_stream(body)
@@ -658,17 +654,16 @@ class HTTPProtocol(asyncio.Protocol):
                 self.close()  # idle keep-alive connection
 
 
-def serialize_headers(lines: list[bytes], response: Response) -> bytes:
-    for name, value in response.headers.items():
-        value = str(value)
-        if "\n" in value or "\r" in value or "\n" in name or "\r" in name:
-            raise ValueError(f"Line break in header {name!r}")
-        lines.append(f"{name}: {value}\r\n".encode())
+def serialize_head(status_line: bytes, response: Response) -> bytes:
+    """Status line, headers and cookies; ValueError on a line break in any of them."""
+    lines = [f"{name}: {value}\r\n" for name, value in response.headers.items()]
     if response.has_cookies:
-        for cookie in response.cookies.values():
-            lines.append(f"Set-Cookie: {cookie}\r\n".encode())
-    lines.append(b"\r\n")
-    return b"".join(lines)
+        lines += [f"Set-Cookie: {cookie}\r\n" for cookie in response.cookies.values()]
+    text = "".join(lines)
+    # Each line ends with one CRLF: any other CR or LF would split the response.
+    if text.count("\n") != len(lines) or text.count("\r") != len(lines):
+        raise ValueError("Line break in a response header")
+    return status_line + text.encode() + b"\r\n"
 
 
 def unquote(path: bytes) -> str:

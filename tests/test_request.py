@@ -800,3 +800,26 @@ def test_query_and_urlencoded_form_round_trip(pairs: list[tuple[str, str]]) -> N
     query, form = asyncio.run(run())
     assert query == expected
     assert form == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.text(alphabet="ab=&%+ é1", max_size=6),
+            st.text(alphabet="ab=&%+ é1", max_size=6),
+        ),
+        max_size=6,
+    )
+)
+def test_query_parsing_matches_parse_qs(pairs: list[tuple[str, str]]) -> None:
+    from urllib.parse import parse_qs
+
+    from roll.request import parse_query
+
+    query_string = "&".join(f"{key}={value}" if value else key for key, value in pairs)
+    try:
+        expected = parse_qs(query_string, keep_blank_values=True)
+    except UnicodeDecodeError:  # pragma: no cover - parse_qs replaces, never raises
+        return
+    assert parse_query(query_string) == expected

@@ -466,3 +466,41 @@ async def test_response_over_the_wire_is_exact(app: Roll, liveclient: LiveClient
     writer.close()
     # No Date, Server, Content-Type nor Connection header is added.
     assert data == b"HTTP/1.1 201 Created\r\nX-Thing: 1\r\nContent-Length: 7\r\n\r\ncreated"
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("X-Evil", "a\r\nSet-Cookie: stolen=1"),
+        ("X-Evil", "a\nb"),
+        ("X-Evil", "a\rb"),
+        ("X-Evil\r\nInjected", "1"),
+    ],
+)
+async def test_line_break_in_a_header_never_reaches_the_wire(
+    app: Roll, liveclient: LiveClient, name: str, value: str
+) -> None:
+    @app.route("/split")
+    async def handler(request: Request, response: Response) -> None:
+        response.headers[name] = value
+        response.body = "secret"
+
+    response = await liveclient.query("GET", "/split")
+    assert response.status == HTTPStatus.INTERNAL_SERVER_ERROR
+    assert "Set-Cookie" not in response.headers
+    assert "Injected" not in "".join(response.headers)
+    assert b"secret" not in response.body
+    # The connection stays usable for the next request.
+    assert (await liveclient.query("GET", "/nowhere")).status == HTTPStatus.NOT_FOUND
+
+
+async def test_line_break_in_a_cookie_is_refused(app: Roll, client: Client) -> None:
+    @app.route("/cookie")
+    async def handler(request: Request, response: Response) -> None:
+        response.cookies.set("name", "ok", path="/\r\nX-Injected: 1")
+
+    await client.get("/cookie")
+    assert client.protocol is not None
+    wire = client.protocol.transport.data
+    assert wire.startswith(b"HTTP/1.1 500 ")
+    assert b"X-Injected" not in wire
