@@ -224,6 +224,9 @@ class Request(dict[str, Any]):
 
     async def load_body(self) -> None:
         if self._body is None:
+            if self._complete and not self._chunks:  # a request without a body
+                self._body = b""
+                return
             self._loading = True
             if self.protocol is not None:
                 self.protocol.body_consumed(0)
