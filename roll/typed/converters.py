@@ -95,11 +95,13 @@ def literal_converter(tp: Any) -> Callable[[str], Any]:
 
 
 def adapter_converter(tp: Any) -> Callable[[str], Any]:
-    adapter: TypeAdapter[Any] = TypeAdapter(tp)
+    # The core validator itself: TypeAdapter's methods add a Python call per value.
+    # (pydantic-core's stub types its input as a dict only; it takes a str too.)
+    validate_strings: Callable[[Any], Any] = TypeAdapter(tp).validator.validate_strings
 
     def convert(text: str) -> Any:
         try:
-            return adapter.validate_strings(text)
+            return validate_strings(text)
         except ValidationError as error:
             raise Rejected(describe(error)) from None
 
@@ -108,7 +110,7 @@ def adapter_converter(tp: Any) -> Callable[[str], Any]:
 
 def constrained(base: Callable[[str], Any] | None, tp: Any) -> Callable[[str], Any]:
     """Convert with `base`, then check the constraints of `tp` (Field(gt=0)...)."""
-    adapter: TypeAdapter[Any] = TypeAdapter(tp)
+    validate_python = TypeAdapter(tp).validator.validate_python
     message = CONVERTERS.get(split_annotated(tp)[0], (None, "Invalid value"))[1]
 
     def convert(text: str) -> Any:
@@ -119,7 +121,7 @@ def constrained(base: Callable[[str], Any] | None, tp: Any) -> Callable[[str], A
         except (ValueError, TypeError):
             raise Rejected(message) from None
         try:
-            return adapter.validate_python(value)
+            return validate_python(value)
         except ValidationError as error:
             raise Rejected(describe(error)) from None
 

@@ -258,7 +258,7 @@ def validation_problems(name: str, error: ValidationError) -> list[Problem]:
 def json_body(name: str, adapter: TypeAdapter[Any], default: Any, optional: bool) -> Extractor:
     """The JSON body, validated from the raw bytes in one pass."""
     missing = fallback("body", name, default, optional)
-    validate = adapter.validate_json
+    validate = adapter.validator.validate_json  # without TypeAdapter's Python wrapper
 
     def extract(request: Any, response: Any, vars: dict[str, str]) -> Any:
         body = request.body
