@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import inspect
 import logging
 from collections import deque
@@ -166,10 +167,16 @@ class Request(dict[str, Any]):
     @property
     def json(self) -> Any:
         if self._json is UNPARSED:
+            body = self._json_body()
             try:
-                self._json = pydantic_core.from_json(self._json_body())
+                self._json = pydantic_core.from_json(body)
             except ValueError:
-                raise HttpError(HTTPStatus.BAD_REQUEST, "Unparsable JSON body")
+                # The fast parser takes UTF-8 only: `json.loads` also reads a BOM,
+                # UTF-16/32 and lone surrogate escapes, as Roll does.
+                try:
+                    self._json = json.loads(body)
+                except ValueError:
+                    raise HttpError(HTTPStatus.BAD_REQUEST, "Unparsable JSON body") from None
         return self._json
 
     def _json_body(self) -> bytes:

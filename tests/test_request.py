@@ -823,3 +823,23 @@ def test_query_parsing_matches_parse_qs(pairs: list[tuple[str, str]]) -> None:
     except UnicodeDecodeError:  # pragma: no cover - parse_qs replaces, never raises
         return
     assert parse_query(query_string) == expected
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ('{"key": "value"}'.encode("utf-16"), {"key": "value"}),
+        (b"\xef\xbb\xbf" + b'{"key": "value"}', {"key": "value"}),
+        (b'"\\ud800"', "\ud800"),
+    ],
+)
+async def test_json_accepts_what_json_loads_accepts(
+    app: Roll, client: Client, body: bytes, expected: Any
+) -> None:
+    @app.route("/json", methods=["POST"])
+    async def handler(request: Request, response: Response) -> None:
+        response.body = repr(request.json)
+
+    response = await client.post("/json", body=body)
+    assert response.status == HTTPStatus.OK
+    assert response.body == repr(expected).encode()
