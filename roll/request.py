@@ -175,7 +175,7 @@ class Request(dict[str, Any]):
                 # UTF-16/32 and lone surrogate escapes, as Roll does.
                 try:
                     self._json = json.loads(body)
-                except ValueError:
+                except (ValueError, RecursionError):
                     raise HttpError(HTTPStatus.BAD_REQUEST, "Unparsable JSON body") from None
         return self._json
 
