@@ -9,7 +9,6 @@ import asyncio
 import json
 import mimetypes
 from http import HTTPStatus
-from io import BytesIO
 from typing import Any, AsyncIterator, Iterable
 from urllib.parse import quote, urlencode
 from uuid import uuid4

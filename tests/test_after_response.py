@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from hardening_helpers import connect, get, reset
 
 from roll import Request, Response, Roll
@@ -74,15 +72,6 @@ def app() -> Roll:
     return app
 
 
-@pytest_asyncio.fixture
-async def loop_errors() -> AsyncIterator[list[dict[str, Any]]]:
-    loop = asyncio.get_running_loop()
-    errors: list[dict[str, Any]] = []
-    previous = loop.get_exception_handler()
-    loop.set_exception_handler(lambda loop, context: errors.append(context))
-    yield errors
-    gc.collect()
-    loop.set_exception_handler(previous)
 
 
 async def test_callbacks_run_after_the_response_last_added_first(client: Client, app: Roll) -> None:

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from hardening_helpers import (
     connect,
     get,
@@ -71,16 +70,6 @@ def app() -> Roll:
     return app
 
 
-@pytest_asyncio.fixture
-async def loop_errors() -> AsyncIterator[list[dict[str, Any]]]:
-    """What reaches the loop's exception handler ("Task exception was never retrieved"…)."""
-    loop = asyncio.get_running_loop()
-    errors: list[dict[str, Any]] = []
-    previous = loop.get_exception_handler()
-    loop.set_exception_handler(lambda loop, context: errors.append(context))
-    yield errors
-    gc.collect()
-    loop.set_exception_handler(previous)
 
 
 async def rude(port: int, data: bytes, read: bool = False, wait: float = 0) -> None:

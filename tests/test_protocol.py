@@ -40,17 +40,6 @@ def make_protocol(app: Roll, transport: Transport | None = None) -> Any:
     return protocol
 
 
-@pytest.fixture
-async def loop_errors() -> AsyncIterator[list[dict[str, Any]]]:
-    """Collect what reaches the loop's exception handler (e.g. never retrieved task errors)."""
-    loop = asyncio.get_running_loop()
-    errors: list[dict[str, Any]] = []
-    previous = loop.get_exception_handler()
-    loop.set_exception_handler(lambda loop, context: errors.append(context))
-    yield errors
-    gc.collect()  # "Task exception was never retrieved" is reported when the task is collected
-    loop.set_exception_handler(previous)
-    assert errors == []
 
 
 async def read_response(reader: asyncio.StreamReader) -> bytes:

@@ -8,10 +8,9 @@ import gc
 import hashlib
 import logging
 from http import HTTPStatus
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
-import pytest_asyncio
 from websockets.asyncio.client import connect
 from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed as ClientClosed
@@ -39,17 +38,6 @@ def accept_key(key: str) -> str:
     return base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
 
 
-@pytest_asyncio.fixture
-async def loop_errors() -> AsyncIterator[list[dict[str, Any]]]:
-    """Whatever reaches the event loop's exception handler (e.g. 'never retrieved')."""
-    loop = asyncio.get_running_loop()
-    errors: list[dict[str, Any]] = []
-    previous = loop.get_exception_handler()
-    loop.set_exception_handler(lambda loop, context: errors.append(context))
-    yield errors
-    gc.collect()
-    await asyncio.sleep(0)
-    loop.set_exception_handler(previous)
 
 
 @pytest.fixture

@@ -4,12 +4,10 @@ body may use what they yield; a client leaving mid-stream leaks nothing."""
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
 import pytest
-import pytest_asyncio
 
 from roll import Request, Response
 from roll.testing import Client, LiveClient
@@ -111,15 +109,6 @@ def app(events: list[Any]) -> TypedRoll:
     return app
 
 
-@pytest_asyncio.fixture
-async def loop_errors() -> AsyncIterator[list[dict[str, Any]]]:
-    loop = asyncio.get_running_loop()
-    errors: list[dict[str, Any]] = []
-    previous = loop.get_exception_handler()
-    loop.set_exception_handler(lambda loop, context: errors.append(context))
-    yield errors
-    gc.collect()
-    loop.set_exception_handler(previous)
 
 
 async def test_finished_after_the_response_is_written(client: Client, events: list[Any]) -> None:
