@@ -231,7 +231,7 @@ def named_url(app: Roll) -> Callable[..., str]:
             raise ValueError(f"Route with name {name!r} already exists: {registry[name][1]}")
         registry[name] = (view, _template(path))
 
-    def url_for(name: str, **params: Any) -> str:
+    def url_for(name: str, /, **params: Any) -> str:  # a route may have a {name} param
         try:
             template = registry[name][1]
         except KeyError:

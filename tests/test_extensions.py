@@ -350,6 +350,16 @@ async def test_named_url(app: Roll) -> None:
         url_for("user", id=1)
 
 
+async def test_named_url_with_a_name_placeholder(app: Roll) -> None:
+    url_for = extensions.named_url(app)
+
+    @app.route("/hello/{name}")
+    async def hello(request: Request, response: Response, name: str) -> None:
+        pass
+
+    assert url_for("hello", name="you") == "/hello/you"
+
+
 async def test_named_url_duplicates(app: Roll) -> None:
     extensions.named_url(app)
 
