@@ -3,6 +3,7 @@
     .venv/bin/python bench/loadtest_accept.py --uvloop           # Roll on uvloop
     .venv/bin/python bench/loadtest_accept.py                    # Roll on asyncio
     .venv/bin/python bench/loadtest_accept.py --uvloop --bare    # a bare Protocol on uvloop
+    .venv/bin/python bench/loadtest_accept.py --uvloop --native  # loop.create_server, not roll.server
     .venv/bin/python bench/loadtest_accept.py --uvloop -c 1000 -r 200 -d 15 --backlog 100
 
 Three processes, all on 127.0.0.1: the server (the app of bench/loadtest.py,
@@ -53,17 +54,24 @@ class Bare(asyncio.Protocol):
 
 
 async def serve(args: argparse.Namespace) -> None:
+    from roll import Roll
+    from roll.server import Server
+
     loop = asyncio.get_running_loop()
     if args.bare:
-        factory: Any = Bare
+        app = Roll()
+        app.factory = Bare  # type: ignore[method-assign]
     else:
         from bench.loadtest import make_app
 
         app = make_app()
         app.loop = loop
         await app.startup()
-        factory = app.factory
-    server = await loop.create_server(factory, HOST, args.port, backlog=args.backlog)
+    server: Any
+    if args.native:  # the loop's own server (uvloop's accepts one connection per iteration)
+        server = await loop.create_server(app.factory, HOST, args.port, backlog=args.backlog)
+    else:  # as `python -m roll` and the gunicorn worker serve
+        server = await Server(app).start(HOST, args.port, backlog=args.backlog)
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     print("ready", flush=True)
@@ -201,6 +209,7 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=4096)
     parser.add_argument("--uvloop", action="store_true", help="run the server on uvloop")
     parser.add_argument("--bare", action="store_true", help="a bare Protocol instead of Roll")
+    parser.add_argument("--native", action="store_true", help="loop.create_server, not roll.server.Server")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--role", choices=("server", "load"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -216,7 +225,7 @@ def main() -> None:
             args.port = free.getsockname()[1]
     base = [sys.executable, __file__, "--port", str(args.port), "--backlog", str(args.backlog)]
     base += ["-c", str(args.connections), "-d", str(args.duration)]
-    base += ["--uvloop"] * args.uvloop + ["--bare"] * args.bare
+    base += ["--uvloop"] * args.uvloop + ["--bare"] * args.bare + ["--native"] * args.native
     server = subprocess.Popen(base + ["--role", "server"], stdout=subprocess.PIPE, text=True, cwd=ROOT)
     loader = None
     try:
@@ -241,6 +250,7 @@ def main() -> None:
                 except subprocess.TimeoutExpired:
                     process.kill()
     server_kind = ("bare" if args.bare else "roll") + (" uvloop" if args.uvloop else " asyncio")
+    server_kind += " create_server" if args.native else " roll.server"
     print(json.dumps({"server": server_kind, "backlog": args.backlog, **results}))
 
 

@@ -6,15 +6,20 @@ Used by `simple_server`, `python -m roll` and the gunicorn worker.
 from __future__ import annotations
 
 import asyncio
+import errno
+import functools
+import logging
 import signal
 import socket
 import sys
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     from .app import Roll
 
-__all__ = ["Server", "loop_factory", "run", "serve"]
+__all__ = ["Listener", "Server", "loop_factory", "run", "serve"]
+
+log = logging.getLogger("roll")
 
 # Seconds given to in-flight requests to finish once a stop is asked.
 GRACE = 30.0
@@ -29,6 +34,118 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
     return uvloop.new_event_loop
 
 
+class Listener(asyncio.AbstractServer):
+    """A listening socket that accepts every pending connection when it wakes up.
+
+    For uvloop, whose own servers (libuv) accept one connection per loop
+    iteration: with many busy connections an iteration takes milliseconds, and
+    new connections then wait in the kernel's queue for seconds. asyncio's
+    servers accept up to `backlog` at once, like this one. Each accepted socket
+    goes to `loop.connect_accepted_socket`. See docs/serving.md.
+    """
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, factory: Callable[[], Any],
+        sock: socket.socket, backlog: int = 100,
+    ) -> None:
+        self.loop = loop
+        self.factory = factory
+        self.sock: socket.socket | None = sock
+        self.backlog = backlog
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.closed = loop.create_future()
+        sock.setblocking(False)
+        sock.listen(backlog)
+        loop.add_reader(sock.fileno(), self._accept)
+
+    @property
+    def sockets(self) -> tuple[socket.socket, ...]:
+        return () if self.sock is None else (self.sock,)
+
+    def _accept(self) -> None:
+        sock = self.sock
+        assert sock is not None
+        for _ in range(self.backlog):
+            try:
+                conn, _ = sock.accept()
+            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                return
+            except OSError as error:
+                if error.errno not in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    raise
+                # Out of file descriptors or memory: pause accepting a second.
+                log.error("Cannot accept a connection: %s", error)
+                self.loop.remove_reader(sock.fileno())
+                self.loop.call_later(1.0, self._resume)
+                return
+            task = self.loop.create_task(self.loop.connect_accepted_socket(self.factory, conn))
+            self.tasks.add(task)
+            task.add_done_callback(functools.partial(self._connected, conn))
+
+    def _connected(self, conn: socket.socket, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if task.cancelled() or task.exception() is not None:
+            if not task.cancelled():
+                log.error("Cannot serve an accepted connection: %s", task.exception())
+            conn.close()
+
+    def _resume(self) -> None:
+        if self.sock is not None:
+            self.loop.add_reader(self.sock.fileno(), self._accept)
+
+    def get_loop(self) -> asyncio.AbstractEventLoop:
+        return self.loop
+
+    def is_serving(self) -> bool:
+        return self.sock is not None
+
+    async def start_serving(self) -> None:
+        pass  # it serves from the start
+
+    async def serve_forever(self) -> None:
+        await asyncio.shield(self.closed)
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.loop.remove_reader(self.sock.fileno())
+            self.sock.close()
+            self.sock = None
+            self.closed.set_result(None)
+
+    async def wait_closed(self) -> None:
+        if self.tasks:
+            await asyncio.wait(self.tasks)
+
+
+def accepts_one_per_iteration(loop: asyncio.AbstractEventLoop) -> bool:
+    """Is it uvloop's loop, whose servers accept one connection per iteration?"""
+    return type(loop).__module__.partition(".")[0] == "uvloop"
+
+
+async def bind(host: str | None, port: int, reuse_port: bool | None = None) -> list[socket.socket]:
+    """Sockets bound to every address of `host` (all interfaces when None)."""
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )
+    socks: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(infos):
+            sock = socket.socket(family, kind, proto)
+            socks.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if reuse_port:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+    except OSError:
+        for sock in socks:
+            sock.close()
+        raise
+    return socks
+
+
 class Server:
     """The app on one or more listening sockets, with a graceful `stop()`.
 
@@ -40,7 +157,7 @@ class Server:
 
     def __init__(self, app: Roll) -> None:
         self.app = app
-        self.servers: list[asyncio.Server] = []
+        self.servers: list[asyncio.Server | Listener] = []
 
     async def start(
         self,
@@ -48,14 +165,21 @@ class Server:
         port: int | None = None,
         sock: socket.socket | None = None,
         reuse_port: bool | None = None,
-    ) -> asyncio.Server:
+        backlog: int = 100,
+    ) -> asyncio.Server | Listener:
         loop = asyncio.get_running_loop()
         self.app.loop = loop
+        if accepts_one_per_iteration(loop):
+            socks = [sock] if sock is not None else await bind(host, port or 0, reuse_port)
+            listeners = [Listener(loop, self.app.factory, each, backlog) for each in socks]
+            self.servers += listeners
+            return listeners[0]
         if sock is not None:
-            server = await loop.create_server(self.app.factory, sock=sock)
+            server = await loop.create_server(self.app.factory, sock=sock, backlog=backlog)
         else:
             server = await loop.create_server(
-                self.app.factory, host, port if port is not None else 0, reuse_port=reuse_port
+                self.app.factory, host, port if port is not None else 0,
+                reuse_port=reuse_port, backlog=backlog,
             )
         self.servers.append(server)
         return server
