@@ -25,7 +25,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed as ClientClosed
 
 from roll import Request, Response, Roll, WSProtocol
-from roll.server import Server
+from roll.server import Listener, Server
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = "tests.serving_app:app"
@@ -91,6 +91,66 @@ async def test_server_stop_closes_stragglers_after_grace(app: Roll) -> None:
     assert asyncio.get_running_loop().time() - started < 2
     assert await asyncio.wait_for(reader.read(), 2) == b""
     writer.close()
+
+
+async def test_listener_accepts_every_pending_connection_at_once(app: Roll) -> None:
+    # uvloop's own servers accept one connection per loop iteration: under load,
+    # new connections waited seconds in the kernel's queue (docs/serving.md).
+    @app.route("/")
+    async def hello(request: Request, response: Response) -> None:
+        response.body = "hi"
+
+    loop = asyncio.get_running_loop()
+    app.loop = loop
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    listener = Listener(loop, app.factory, sock)
+    address = sock.getsockname()
+    clients = [socket.create_connection(address) for _ in range(20)]  # the loop is not running
+    try:
+        listener._accept()  # one wake-up
+        assert len(listener.tasks) == 20
+        with pytest.raises(BlockingIOError):
+            sock.accept()  # none left in the queue
+        for client in clients:
+            client.setblocking(False)
+            await loop.sock_sendall(client, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        for client in clients:
+            answer = await asyncio.wait_for(loop.sock_recv(client, 1024), 2)
+            assert answer.startswith(b"HTTP/1.1 200 OK\r\n") and answer.endswith(b"hi")
+    finally:
+        for client in clients:
+            client.close()
+        listener.close()
+        await listener.wait_closed()
+    assert listener.sockets == () and sock.fileno() == -1
+
+
+def test_server_on_uvloop_serves_through_the_listener(app: Roll) -> None:
+    uvloop = pytest.importorskip("uvloop")
+
+    @app.route("/")
+    async def hello(request: Request, response: Response) -> None:
+        response.body = "hi"
+
+    async def main() -> None:
+        server = Server(app)
+        assert isinstance(await server.start("127.0.0.1", 0), Listener)
+        address = server.addresses[0]
+        reader, writer = await asyncio.open_connection(*address)
+        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert (await asyncio.wait_for(reader.readuntil(b"hi"), 2)).startswith(b"HTTP/1.1 200")
+        (connection,) = app.connections
+        accepted = connection.transport.get_extra_info("socket")
+        assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)  # as uvloop's own
+        await asyncio.wait_for(server.stop(grace=1), 3)  # closes the idle connection
+        assert await asyncio.wait_for(reader.read(), 2) == b""
+        writer.close()
+        with pytest.raises(OSError):  # no longer listening
+            await asyncio.open_connection(*address)
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main())
 
 
 # Subprocesses.
