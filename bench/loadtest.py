@@ -3,9 +3,11 @@
     .venv/bin/python bench/loadtest.py                     # 1,000 connections, 30 s
     .venv/bin/python bench/loadtest.py -c 200 -d 10        # shorter
     .venv/bin/python bench/loadtest.py --json out.json     # also write the figures
+    .venv/bin/python bench/loadtest.py --uvloop            # the server on uvloop
 
-The server runs in its own process (a Roll app with the default limits) on
-127.0.0.1 only. This process opens `--connections` keep-alive connections that
+The server runs in its own process (a Roll app with the default limits, served
+by `roll.server.Server` as in production, or with --native by the loop's own
+`create_server`) on 127.0.0.1 only. This process opens `--connections` keep-alive connections that
 send requests back to back for `--duration` seconds (GETs, a small JSON POST,
 a chunked upload), while another loop opens fresh connections that misbehave:
 malformed heads, smuggling attempts, oversized bodies, URLs and headers,
@@ -81,12 +83,18 @@ def make_app() -> Any:
     return app
 
 
-async def serve(port: int, use_uvloop: bool) -> None:
+async def serve(port: int, use_uvloop: bool, native: bool = False) -> None:
+    from roll.server import Server
+
     app = make_app()
     loop = asyncio.get_running_loop()
     app.loop = loop
     await app.startup()
-    server = await loop.create_server(app.factory, HOST, port, backlog=4096)
+    server: Any
+    if native:  # the loop's own server: uvloop's accepts one connection per loop iteration
+        server = await loop.create_server(app.factory, HOST, port, backlog=4096)
+    else:  # as `python -m roll` and the gunicorn worker serve
+        server = await Server(app).start(HOST, port, backlog=4096)
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     print("ready", flush=True)
@@ -96,14 +104,14 @@ async def serve(port: int, use_uvloop: bool) -> None:
     print(f"shutdown {time.monotonic() - start:.2f}", flush=True)
 
 
-def run_server(port: int, use_uvloop: bool) -> None:
+def run_server(port: int, use_uvloop: bool, native: bool) -> None:
     sys.path.insert(0, str(ROOT))
     if use_uvloop:
         import uvloop
 
-        uvloop.run(serve(port, use_uvloop))
+        uvloop.run(serve(port, use_uvloop, native))
     else:
-        asyncio.run(serve(port, use_uvloop))
+        asyncio.run(serve(port, use_uvloop, native))
 
 
 # The client side
@@ -357,13 +365,14 @@ def main() -> None:
     parser.add_argument("--bad-rate", type=float, default=200, help="bad clients per second")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--uvloop", action="store_true", help="run the server on uvloop")
+    parser.add_argument("--native", action="store_true", help="loop.create_server, not roll.server.Server")
     parser.add_argument("--tolerance", type=float, default=0.05, help="allowed memory growth")
     parser.add_argument("--json", type=Path, help="write the figures there too")
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        run_server(args.port, args.uvloop)
+        run_server(args.port, args.uvloop, args.native)
         return
     if not args.port:
         with socket.socket() as probe:
@@ -372,6 +381,8 @@ def main() -> None:
     command = [sys.executable, __file__, "--serve", "--port", str(args.port)]
     if args.uvloop:
         command.append("--uvloop")
+    if args.native:
+        command.append("--native")
     server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         assert server.stdout is not None
