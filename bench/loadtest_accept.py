@@ -3,6 +3,7 @@
     .venv/bin/python bench/loadtest_accept.py --uvloop           # Roll on uvloop
     .venv/bin/python bench/loadtest_accept.py                    # Roll on asyncio
     .venv/bin/python bench/loadtest_accept.py --uvloop --bare    # a bare Protocol on uvloop
+    .venv/bin/python bench/loadtest_accept.py --uvloop --bare --native --work 15  # ... busy
     .venv/bin/python bench/loadtest_accept.py --uvloop --native  # loop.create_server, not roll.server
     .venv/bin/python bench/loadtest_accept.py --uvloop -c 1000 -r 200 -d 15 --backlog 100
 
@@ -43,11 +44,16 @@ class Bare(asyncio.Protocol):
     """Answers every request head with a fixed response (keep-alive), no parser."""
 
     RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello, World!"
+    WORK = 0.0  # seconds of CPU per read (--work)
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
+        if self.WORK:  # load the loop as an app would
+            end = time.perf_counter() + self.WORK
+            while time.perf_counter() < end:
+                pass
         self.transport.write(self.RESPONSE * data.count(b"\r\n\r\n"))
         if b"Connection: close" in data:
             self.transport.close()
@@ -61,6 +67,7 @@ async def serve(args: argparse.Namespace) -> None:
     if args.bare:
         app = Roll()
         app.factory = Bare  # type: ignore[method-assign]
+        Bare.WORK = args.work / 1e6
     else:
         from bench.loadtest import make_app
 
@@ -178,6 +185,7 @@ async def probes(args: argparse.Namespace) -> dict[str, Any]:
     before = tcp_counters()
     start = time.monotonic()
     next_sample = start
+    sent = 0
     while time.monotonic() - start < args.duration:
         task = asyncio.create_task(probe(args.port, connects, firsts, failed))
         tasks.add(task)
@@ -185,12 +193,13 @@ async def probes(args: argparse.Namespace) -> dict[str, Any]:
         if time.monotonic() >= next_sample:
             queue.append(await asyncio.to_thread(accept_queue, args.port))
             next_sample += 0.5
-        await asyncio.sleep(1 / args.rate)
+        sent += 1
+        await asyncio.sleep(max(0.0, start + sent / args.rate - time.monotonic()))
     if tasks:
         await asyncio.wait(tasks)
     after = tcp_counters()
     return {
-        "probes": len(connects) + len(failed),
+        "probes": sent,
         "connect": percentiles(connects),
         "first_byte": percentiles(firsts),
         "first_byte_over_1s": sum(t > 1 for t in firsts),
@@ -209,6 +218,7 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=4096)
     parser.add_argument("--uvloop", action="store_true", help="run the server on uvloop")
     parser.add_argument("--bare", action="store_true", help="a bare Protocol instead of Roll")
+    parser.add_argument("--work", type=float, default=0, help="--bare: µs of CPU per read")
     parser.add_argument("--native", action="store_true", help="loop.create_server, not roll.server.Server")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--role", choices=("server", "load"), help=argparse.SUPPRESS)
@@ -225,6 +235,7 @@ def main() -> None:
             args.port = free.getsockname()[1]
     base = [sys.executable, __file__, "--port", str(args.port), "--backlog", str(args.backlog)]
     base += ["-c", str(args.connections), "-d", str(args.duration)]
+    base += ["--work", str(args.work)]
     base += ["--uvloop"] * args.uvloop + ["--bare"] * args.bare + ["--native"] * args.native
     server = subprocess.Popen(base + ["--role", "server"], stdout=subprocess.PIPE, text=True, cwd=ROOT)
     loader = None
