@@ -45,8 +45,11 @@ class Listener(asyncio.AbstractServer):
     """
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, factory: Callable[[], Any],
-        sock: socket.socket, backlog: int = 100,
+        self,
+        loop: asyncio.AbstractEventLoop,
+        factory: Callable[[], Any],
+        sock: socket.socket,
+        backlog: int = 100,
     ) -> None:
         self.loop = loop
         self.factory = factory
@@ -178,8 +181,11 @@ class Server:
             server = await loop.create_server(self.app.factory, sock=sock, backlog=backlog)
         else:
             server = await loop.create_server(
-                self.app.factory, host, port if port is not None else 0,
-                reuse_port=reuse_port, backlog=backlog,
+                self.app.factory,
+                host,
+                port if port is not None else 0,
+                reuse_port=reuse_port,
+                backlog=backlog,
             )
         self.servers.append(server)
         return server
