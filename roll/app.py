@@ -23,6 +23,9 @@ from .response import Response as HttpResponse
 
 log = logging.getLogger("roll")
 
+# `Route(payload, vars)` without NamedTuple's Python-level `__new__` (once per request).
+new_route = tuple.__new__
+
 View = TypeVar("View")
 Listener = Callable[..., Any]
 
@@ -115,8 +118,8 @@ class Roll(dict[str, Any]):
 
     def lookup(self, request: HttpRequest) -> Route:
         payload, vars = self.routes.match(request.path)
-        request.route = Route(payload, vars or {})
-        return request.route
+        route = request.route = new_route(Route, (payload, vars or {}))
+        return route
 
     async def __call__(self, request: HttpRequest, response: HttpResponse) -> None:
         # `hooks.get(name) and ...`: no coroutine is made for an event nobody listens to.

@@ -359,7 +359,8 @@ class HTTPProtocol(asyncio.Protocol):
             log.exception("Error while answering %s %s", request.method, request.path)
             self.abort()
         finally:
-            request.close_files()  # also when the task is cancelled (shutdown, grace over)
+            if request._files:
+                request.close_files()  # also when the task is cancelled (shutdown, grace over)
             self._exchange_done()
             if request._after_response is not None:
                 await request.run_after_response()
