@@ -1,4 +1,4 @@
-"""Raw-socket helpers for the limits, timeouts and failure tests."""
+"""Helpers for the limits, timeouts, failure and fuzz tests: raw sockets and an in-memory driver."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import os
 import socket
 import struct
 from dataclasses import dataclass, field
+from typing import Any
 
 import httptools
 
 from roll import Roll
+from roll.testing import Transport
 
 
 @dataclass
@@ -133,3 +135,33 @@ async def serve(app: Roll) -> tuple[asyncio.Server, int]:
 
 def get(path: str = "/", headers: str = "") -> bytes:
     return f"GET {path} HTTP/1.1\r\nHost: x\r\n{headers}\r\n".encode()
+
+
+async def feed_protocol(app: Roll, chunks: list[bytes]) -> Transport:
+    """Feed `chunks` to a fresh protocol in memory, then drop the connection.
+
+    Asserts the protocol never raised, no task was left hanging or failed, and
+    nothing reached the loop's exception handler. Returns the transport.
+    """
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda loop, context: errors.append(context))
+    app.loop = loop
+    protocol = app.HttpProtocol(app)
+    transport = Transport()
+    protocol.connection_made(transport)
+    for chunk in chunks:
+        protocol.data_received(chunk)  # must never raise
+        await asyncio.sleep(0)
+    if not transport.is_closing():
+        await asyncio.sleep(0)
+    protocol.connection_lost(None)  # ends requests still waiting for a body
+    pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    if pending:
+        done, still = await asyncio.wait(pending, timeout=5)
+        assert not still, "tasks left hanging"
+        for task in done:
+            assert not task.cancelled()
+            assert task.exception() is None
+    assert errors == []
+    return transport

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
-from hardening_helpers import parse_replies
+from hardening_helpers import feed_protocol, parse_replies
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -85,27 +85,7 @@ ALLOWED = {501}  # Upgrade and CONNECT are refused that way
 
 
 async def drive(chunks: list[bytes]) -> tuple[bytes, Transport]:
-    loop = asyncio.get_running_loop()
-    errors: list[dict[str, Any]] = []
-    loop.set_exception_handler(lambda loop, context: errors.append(context))
-    APP.loop = loop
-    protocol = APP.HttpProtocol(APP)
-    transport = Transport()
-    protocol.connection_made(transport)
-    for chunk in chunks:
-        protocol.data_received(chunk)  # must never raise
-        await asyncio.sleep(0)
-    if not transport.is_closing():
-        await asyncio.sleep(0)
-    protocol.connection_lost(None)  # ends requests still waiting for a body
-    pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-    if pending:
-        done, still = await asyncio.wait(pending, timeout=5)
-        assert not still, "tasks left hanging"
-        for task in done:
-            assert not task.cancelled()
-            assert task.exception() is None
-    assert errors == []
+    transport = await feed_protocol(APP, chunks)
     return transport.data, transport
 
 

@@ -10,12 +10,11 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
 
 import pytest
-from hardening_helpers import parse_replies
+from hardening_helpers import feed_protocol, parse_replies
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from roll.testing import Transport
 from roll.typed import Form, Header, Query, TypedRoll
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -63,22 +62,7 @@ APP = make_app()
 
 
 def check(raw: bytes) -> int:
-    async def drive() -> bytes:
-        loop = asyncio.get_running_loop()
-        errors: list[dict[str, Any]] = []
-        loop.set_exception_handler(lambda loop, context: errors.append(context))
-        APP.loop = loop
-        protocol = APP.HttpProtocol(APP)
-        transport = Transport()
-        protocol.connection_made(transport)
-        protocol.data_received(raw)
-        protocol.connection_lost(None)
-        if protocol.task is not None:
-            await asyncio.wait_for(protocol.task, 5)
-        assert errors == []
-        return transport.data
-
-    replies = parse_replies(asyncio.run(drive()))
+    replies = parse_replies(asyncio.run(feed_protocol(APP, [raw])).data)
     assert len(replies) <= 1
     if not replies:
         return 0

@@ -26,14 +26,13 @@ from urllib.parse import quote, urlencode
 from uuid import UUID
 
 import pytest
-from hardening_helpers import parse_replies
+from hardening_helpers import feed_protocol, parse_replies
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 from typing_extensions import NotRequired, TypedDict
 
 from roll import HTTPProtocol, WSProtocol
-from roll.testing import Transport
 from roll.typed import (
     Body,
     Cookie,
@@ -241,25 +240,7 @@ APP = make_app()
 
 
 async def drive(raw: bytes) -> bytes:
-    loop = asyncio.get_running_loop()
-    errors: list[dict[str, Any]] = []
-    loop.set_exception_handler(lambda loop, context: errors.append(context))
-    APP.loop = loop
-    protocol = APP.HttpProtocol(APP)
-    transport = Transport()
-    protocol.connection_made(transport)
-    protocol.data_received(raw)
-    await asyncio.sleep(0)
-    protocol.connection_lost(None)
-    pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-    if pending:
-        done, still = await asyncio.wait(pending, timeout=5)
-        assert not still, "tasks left hanging"
-        for task in done:
-            assert not task.cancelled()
-            assert task.exception() is None
-    assert errors == []
-    return transport.data
+    return (await feed_protocol(APP, [raw])).data
 
 
 def request(
