@@ -16,14 +16,11 @@ Variants:
 - `baseline`: the core as it is.
 - `json`: `response.json` encodes with `pydantic_core.to_json` (bytes) instead
   of `json.dumps` (str, encoded again when sent).
-- `hooks`: `Roll.__call__` skips the `headers`/`request`/`response` hook
-  coroutines when no listener is registered.
 - `eager`: the request coroutine is started synchronously (`coro.send(None)`)
   once the request is complete; a task is created only if it suspends.
-- `head`: the response head is built as one str and encoded once.
-- `query`: `request.query` splits on `&`/`=` itself when the query string
-  has no `%` or `+` (else `parse_qs` as now).
-- `all`: json + hooks + query (the changes that pay).
+
+(The `hooks`, `query` and `head` variants priced earlier are now in the core,
+in that form or another: see docs/performance.md.)
 - `typed`: no patch, but the typed app (`roll_typed_app.py`, on TypedRoll)
   instead of the plain-core one: the cost of the typed layer.
 - `floor`: a protocol that answers a fixed response, through the same driver
@@ -46,7 +43,7 @@ from typing import Any
 from .config import APPS_DIR, REPO_ROOT, Endpoint, endpoint, framework
 from .harness import SERVER_CPU
 
-VARIANTS = ("floor", "baseline", "json", "hooks", "eager", "head", "query", "all", "typed")
+VARIANTS = ("floor", "baseline", "json", "eager", "typed")
 CONNECTIONS = 64
 
 
@@ -97,39 +94,6 @@ def patch_json() -> None:
         self.body = pydantic_core.to_json(value)
 
     setattr(Response, "json", property(Response._get_json, _set_json))
-
-
-def patch_hooks() -> None:
-    from http import HTTPStatus
-
-    from roll.app import Roll
-    from roll.http import HttpError
-
-    async def __call__(self: Any, request: Any, response: Any) -> None:
-        hooks = self.hooks
-        try:
-            if not (hooks.get("headers") and await self.hook("headers", request, response)):
-                payload = request.route.payload
-                if not payload:
-                    raise HttpError(HTTPStatus.NOT_FOUND, request.path)
-                if payload["protocol"] == "websocket":
-                    raise HttpError(HTTPStatus.UPGRADE_REQUIRED)
-                handler = payload.get(request.method or "")
-                if handler is None:
-                    raise HttpError(HTTPStatus.METHOD_NOT_ALLOWED, request.method)
-                if not payload["lazy_body"] and request._body is None:
-                    await request.load_body()
-                if not (hooks.get("request") and await self.hook("request", request, response)):
-                    await handler(request, response, **request.route.vars)
-        except Exception as error:
-            await self.on_error(request, response, error)
-        if hooks.get("response"):
-            try:
-                await self.hook("response", request, response)
-            except Exception as error:
-                await self.on_error(request, response, error, run_hook=False)
-
-    setattr(Roll, "__call__", __call__)
 
 
 def patch_eager() -> None:
@@ -197,66 +161,10 @@ def patch_eager() -> None:
     setattr(HTTPProtocol, "data_received", on_data)
 
 
-def patch_head() -> None:
-    from roll import protocol
-
-    status_text = {code: line.decode() for code, line in protocol.STATUS_LINES.items()}
-
-    def serialize_headers(lines: list[bytes], response: Any) -> bytes:
-        parts = [status_text[response.status]]
-        for name, value in response.headers.items():
-            if type(value) is not str:
-                value = str(value)
-            parts.append(f"{name}: {value}\r\n")
-        if response.has_cookies:
-            for cookie in response.cookies.values():
-                parts.append(f"Set-Cookie: {cookie}\r\n")
-        text = "".join(parts)
-        # One scan for header injection: only the line ends we wrote.
-        if text.count("\n") != len(parts) or text.count("\r") != len(parts):
-            raise ValueError("Line break in a header")
-        return (text + "\r\n").encode()
-
-    setattr(protocol, "serialize_headers", serialize_headers)
-
-
-def patch_query() -> None:
-    """`request.query`: split on `&`/`=` when the string has nothing to decode."""
-    from urllib.parse import parse_qs
-
-    from roll.multidict import Query
-    from roll.request import Request
-
-    def query(self: Any) -> Any:
-        if self._query is None:
-            result = self.app.Query() if self.app is not None else Query()
-            text = self.query_string
-            if text:
-                if "%" in text or "+" in text:
-                    result.update(parse_qs(text, keep_blank_values=True))
-                else:
-                    for pair in text.split("&"):
-                        if pair:
-                            key, _, value = pair.partition("=")
-                            values = dict.get(result, key)
-                            if values is None:
-                                result[key] = [value]
-                            else:
-                                values.append(value)
-            self._query = result
-        return self._query
-
-    setattr(Request, "query", property(query))
-
-
 PATCHES = {
     "json": patch_json,
-    "hooks": patch_hooks,
     "eager": patch_eager,
-    "head": patch_head,
-    "query": patch_query,
 }
-ALL = ("json", "hooks", "query")  # the ones that pay
 
 
 # ------------------------------------------------------------ measuring
@@ -309,9 +217,8 @@ def child(variant: str, endpoint_name: str, seconds: float) -> None:
     import uvloop
 
     sys.path.insert(0, str(APPS_DIR))
-    for name in ALL if variant == "all" else (variant,):
-        if name in PATCHES:
-            PATCHES[name]()
+    if variant in PATCHES:
+        PATCHES[variant]()
     request = raw_request(endpoint(endpoint_name))
 
     async def main() -> tuple[float, bytes]:

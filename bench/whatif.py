@@ -1,6 +1,6 @@
 """Price proposed core changes on real servers: `python -m bench.whatif`.
 
-    python -m bench.whatif --patches json,hooks,eager --endpoints minimal,full
+    python -m bench.whatif --patches json,eager --endpoints minimal,full
 
 Starts our plain-core app twice (as is, and with bench.micro's patches for
 the proposed changes), both pinned to the server CPU, and runs wrk against
@@ -26,7 +26,7 @@ from .server import Server, ServerPool
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.whatif", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("--patches", default="json,hooks,eager", help="bench.micro variants, comma-separated")
+    parser.add_argument("--patches", default="json,eager", help="bench.micro variants, comma-separated")
     parser.add_argument("--endpoints", default="minimal,parameter,query,full")
     parser.add_argument("--duration", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=5)

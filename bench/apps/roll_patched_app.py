@@ -1,4 +1,4 @@
-"""The plain-core app with some of bench.micro's patches applied (BENCH_PATCHES=json,hooks,...).
+"""The plain-core app with some of bench.micro's patches applied (BENCH_PATCHES=json,eager).
 
 Used by `python -m bench.whatif` to price a proposed core change on a real
 server before anyone writes it. Never part of the comparison tables.
