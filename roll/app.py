@@ -7,6 +7,7 @@ import inspect
 import logging
 import weakref
 from collections import defaultdict
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Awaitable, Callable, TypeVar
 
@@ -28,6 +29,25 @@ new_route = tuple.__new__
 
 View = TypeVar("View")
 Listener = Callable[..., Any]
+Handler = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class RouteRecord:
+    """One registration, as `add_route` received it.
+
+    `view` is what the user registered (a function or a class), `handlers`
+    maps each HTTP method to the callable the app awaits for it. Routers,
+    the OpenAPI document and test overrides read `app.registry` instead of
+    the autoroutes tree, whose payloads merge when a path is registered twice.
+    """
+
+    path: str
+    view: Any
+    handlers: dict[str, Handler]
+    protocol: str
+    lazy_body: bool
+    extras: dict[str, Any]
 
 
 class Roll(dict[str, Any]):
@@ -54,6 +74,8 @@ class Roll(dict[str, Any]):
     def __init__(self) -> None:
         super().__init__()
         self.routes = self.Routes()
+        # Every registration, in order (see `RouteRecord`).
+        self.registry: list[RouteRecord] = []
         self.hooks: defaultdict[str, list[Listener]] = defaultdict(list)
         self.loop: asyncio.AbstractEventLoop | None = None
         # The open connections (HTTP, and websockets until they close).
@@ -204,19 +226,43 @@ class Roll(dict[str, Any]):
     ) -> Callable[[View], View]:
         def register(view: View) -> View:
             handlers = self.collect_handlers(view, methods)
-            if protocol == "websocket":
-                handlers = {"GET": handlers.get("GET") or next(iter(handlers.values()))}
-            payload = {"protocol": protocol, "lazy_body": lazy_body, **extras, **handlers}
-            for listener in self.hooks["route:add"]:
-                listener(path, view, **extras)  # may refuse the route by raising
-            self.routes.add(path, **payload)
+            self.add_route(
+                path, handlers, view=view, protocol=protocol, lazy_body=lazy_body, **extras
+            )
             return view
 
         return register
 
-    def collect_handlers(
-        self, view: Any, methods: list[str] | None
-    ) -> dict[str, Callable[..., Awaitable[Any]]]:
+    def add_route(
+        self,
+        path: str,
+        handlers: dict[str, Handler],
+        *,
+        view: Any = None,
+        protocol: str = "http",
+        lazy_body: bool = False,
+        **extras: Any,
+    ) -> RouteRecord:
+        """Register `handlers` (method → awaitable handler) on `path`.
+
+        The one place a route enters the app: `route()` calls it after
+        `collect_handlers`, layers above the core (the typed layer, routers)
+        call it with their own handlers. `view` is what the `route:add`
+        listeners and the registry see (by default the first handler).
+        """
+        if protocol == "websocket":
+            handlers = {"GET": handlers.get("GET") or next(iter(handlers.values()))}
+        if view is None:
+            view = next(iter(handlers.values()))
+        payload = {"protocol": protocol, "lazy_body": lazy_body, **extras, **handlers}
+        for listener in self.hooks["route:add"]:
+            listener(path, view, **extras)  # may refuse the route by raising
+        self.routes.add(path, **payload)
+        record = RouteRecord(path, view, dict(handlers), protocol, lazy_body, dict(extras))
+        self.registry.append(record)
+        return record
+
+    def collect_handlers(self, view: Any, methods: list[str] | None) -> dict[str, Handler]:
         """Map each HTTP method to its handler, for a function or a class-based view."""
         if inspect.isclass(view):
             if methods is not None:

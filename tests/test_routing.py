@@ -284,3 +284,40 @@ async def test_lazy_body_extra_is_not_passed_to_route_add(app: Roll) -> None:
         pass
 
     assert seen == [{"flag": True}]
+
+
+async def test_registry_records_each_registration(app: Roll, client: Client) -> None:
+    async def handler(request: Request, response: Response) -> None:
+        response.body = "ok"
+
+    class View:
+        async def on_get(self, request: Request, response: Response) -> None:
+            response.body = "view"
+
+    app.route("/one", methods=["GET", "POST"], custom="x")(handler)
+    app.route("/view", lazy_body=True)(View)
+    first, second = app.registry
+    assert (first.path, first.view, first.protocol, first.lazy_body) == (
+        "/one",
+        handler,
+        "http",
+        False,
+    )
+    assert first.handlers == {"GET": handler, "POST": handler}
+    assert first.extras == {"custom": "x"}
+    assert (second.path, second.view, second.lazy_body) == ("/view", View, True)
+    assert list(second.handlers) == ["GET"]
+
+
+async def test_add_route_registers_handlers_directly(app: Roll, client: Client) -> None:
+    async def put(request: Request, response: Response, id: str) -> None:
+        response.body = f"put {id}"
+
+    seen: list[tuple[str, Any]] = []
+    app.hooks["route:add"].append(lambda path, view, **extras: seen.append((path, view)))
+    record = app.add_route("/items/{id}", {"PUT": put}, custom=1)
+    assert (await client.put("/items/7")).body == b"put 7"
+    assert (await client.get("/items/7")).status == HTTPStatus.METHOD_NOT_ALLOWED
+    assert seen == [("/items/{id}", put)]
+    assert app.registry == [record]
+    assert record.extras == {"custom": 1}

@@ -4,31 +4,31 @@ from __future__ import annotations
 
 import inspect
 import sys
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from roll import Request, Response, Roll
+from roll.app import Handler
 
 from .dependencies import Singleton, kind_of
 from .endpoint import make_endpoint
-from .plan import Provided, RouteInfo, plan_handler, plan_singleton
+from .plan import Plan, Provided, RouteInfo, plan_handler, plan_singleton
 
 View = TypeVar("View")
 T = TypeVar("T")
 
 
-@dataclass
-class Registering:
-    """The route being registered, seen by `collect_handlers`."""
+@dataclass(frozen=True)
+class Registration:
+    """What `route()` was given, for the analysis of each of its handlers."""
 
     path: str
     protocol: str
     lazy_body: bool
-    extras: dict[str, Any] = field(default_factory=dict)
-    typed: bool | None = None
-    localns: dict[str, Any] | None = None
-    collected: bool = False
+    extras: dict[str, Any]
+    typed: bool | None
+    localns: dict[str, Any]
 
 
 REQUEST_LIKE = frozenset(("Request", "roll.Request"))
@@ -84,7 +84,8 @@ class TypedRoll(Roll):
     def __init__(self) -> None:
         super().__init__()
         self.providers: dict[Any, Provided] = {}
-        self._registering: Registering | None = None
+        # The plan of each typed endpoint in `registry` (plain handlers have none).
+        self.plans: dict[Handler, Plan] = {}
 
     def provide(self, tp: type[T], factory: Callable[..., Any], *, singleton: bool = False) -> None:
         """Resolve parameters annotated with `tp` by calling `factory`.
@@ -116,33 +117,24 @@ class TypedRoll(Roll):
         **extras: Any,
     ) -> Callable[[View], View]:
         typed = extras.pop("typed", None)
-        register = super().route(path, methods, protocol, lazy_body, **extras)
 
-        def typed_register(view: View) -> View:
-            previous = self._registering
+        def register(view: View) -> View:
             localns = dict(sys._getframe(1).f_locals)
-            context = Registering(path, protocol, lazy_body, extras, typed, localns)
-            self._registering = context
-            try:
-                registered = register(view)
-            finally:
-                self._registering = previous
-            if not context.collected:  # pragma: no cover - a guard on the core
-                raise RuntimeError("Roll.route() did not call collect_handlers()")
-            return registered
+            handlers = self.collect_handlers(view, methods)
+            route = Registration(path, protocol, lazy_body, extras, typed, localns)
+            endpoints = self.typed_handlers(handlers, route)
+            self.add_route(
+                path, endpoints, view=view, protocol=protocol, lazy_body=lazy_body, **extras
+            )
+            return view
 
-        return typed_register
+        return register
 
-    def collect_handlers(
-        self, view: Any, methods: list[str] | None
-    ) -> dict[str, Callable[..., Awaitable[Any]]]:
-        handlers = super().collect_handlers(view, methods)
-        context = self._registering
-        if context is None:
-            return handlers
-        context.collected = True
-        # One endpoint per distinct handler, knowing all its methods.
-        groups: list[tuple[Callable[..., Awaitable[Any]], set[str]]] = []
+    def typed_handlers(
+        self, handlers: dict[str, Handler], route: Registration
+    ) -> dict[str, Handler]:
+        """Each method's endpoint: one per distinct handler, knowing all its methods."""
+        groups: list[tuple[Handler, set[str]]] = []
         for method, handler in handlers.items():
             for known, names in groups:
                 if known == handler:
@@ -150,36 +142,34 @@ class TypedRoll(Roll):
                     break
             else:
                 groups.append((handler, {method}))
-        result: dict[str, Callable[..., Awaitable[Any]]] = {}
+        result: dict[str, Handler] = {}
         for handler, names in groups:
-            endpoint = self.typed_handler(handler, frozenset(names), context)
+            endpoint = self.typed_handler(handler, frozenset(names), route)
             for method in names:
                 result[method] = endpoint
         return result
 
     def typed_handler(
-        self,
-        handler: Callable[..., Awaitable[Any]],
-        methods: frozenset[str],
-        context: Registering,
-    ) -> Callable[..., Awaitable[Any]]:
+        self, handler: Handler, methods: frozenset[str], route: Registration
+    ) -> Handler:
         """The endpoint for `handler`, or `handler` itself if it is plain."""
-        typed = context.typed
+        typed = route.typed
         if typed is False or (typed is None and is_plain(handler)):
             return handler
-        websocket = context.protocol == "websocket"
-        route = RouteInfo(context.path, frozenset() if websocket else methods, context.protocol)
-        plan = plan_handler(handler, route, self.providers, context.localns)
-        status = context.extras.get("status")
+        websocket = route.protocol == "websocket"
+        info = RouteInfo(route.path, frozenset() if websocket else methods, route.protocol)
+        plan = plan_handler(handler, info, self.providers, route.localns)
+        status = route.extras.get("status")
         endpoint = make_endpoint(
             handler,
             plan,
             status=int(status) if status is not None else None,
-            load_body=context.lazy_body and plan.reads_body,
+            load_body=route.lazy_body and plan.reads_body,
             websocket=websocket,
         )
         endpoint.__name__ = getattr(handler, "__name__", endpoint.__name__)
         endpoint.__qualname__ = getattr(handler, "__qualname__", endpoint.__qualname__)
         endpoint.__doc__ = getattr(handler, "__doc__", None)
         endpoint.__wrapped__ = handler  # type: ignore[attr-defined]
+        self.plans[endpoint] = plan
         return endpoint

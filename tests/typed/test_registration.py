@@ -262,3 +262,23 @@ def test_class_view_without_handler_still_raises(app: TypedRoll) -> None:
 
     with pytest.raises(ValueError):
         app.route("/")(View)
+
+
+def test_registry_keeps_each_typed_endpoint_plan(app: TypedRoll) -> None:
+    async def plain(request: Any, response: Response) -> None:
+        pass
+
+    async def typed(item_id: int) -> dict[str, int]:
+        return {"id": item_id}
+
+    app.route("/plain")(plain)
+    app.route("/items/{item_id}", methods=["GET", "DELETE"], status=200)(typed)
+    plain_record, typed_record = app.registry
+    assert plain_record.handlers == {"GET": plain}
+    assert plain not in app.plans
+    endpoint = typed_record.handlers["GET"]
+    assert typed_record.handlers["DELETE"] is endpoint
+    assert typed_record.view is typed
+    assert endpoint.__wrapped__ is typed  # type: ignore[attr-defined]
+    assert [name for name, _ in app.plans[endpoint].extractors] == ["item_id"]
+    assert typed_record.extras == {"status": 200}
