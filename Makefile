@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test mypy pytest bench clean
+.PHONY: install system-deps run test mypy pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,10 +15,14 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
+# Real servers and browsers the tests start (tools/debian-packages).
+system-deps:
+	sh tools/system-deps.sh
+
 run: install
 	$(BIN)/python -m examples.typed_app
 
-pytest: install
+pytest: install system-deps
 	$(BIN)/pytest -q
 
 mypy: install
