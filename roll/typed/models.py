@@ -79,6 +79,8 @@ def model_extractor(
     validate: Callable[[Any], Any],
     read: ex.Reader,
 ) -> ex.Extractor:
+    order = {source.key: index for index, source in enumerate(sources)}
+
     def extract(request: Any, response: Any, vars: dict[str, str]) -> Any:
         values = read(request)
         data: dict[str, Any] = {}
@@ -106,6 +108,7 @@ def model_extractor(
                 if item["loc"] and str(item["loc"][0]) in failed:
                     continue  # its conversion problem is reported already
                 problems.append(problem(location, key, item["msg"]))
+            problems.sort(key=lambda item: order.get(item["name"].split(".")[0], len(order)))
             raise Invalid(problems) from None
         if problems:
             raise Invalid(problems)
