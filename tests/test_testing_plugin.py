@@ -83,7 +83,7 @@ async def test_client_response_is_easy_to_assert_on() -> None:
     assert response.content_type == "application/json; charset=utf-8"
     assert response.response.status == 200  # the app's own Response object
     assert repr(response) == "<ClientResponse 200 b'{\"a\": [1, \"\\\\u00e9\"]}'>"
-    latin = await client.get("/latin")
-    assert latin.text == "café"
+    decoded = await client.get("/latin")
+    assert decoded.text == "café"
     missing = await client.get("/nope")
     assert (missing.status, missing.text) == (404, "/nope")
