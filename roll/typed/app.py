@@ -281,6 +281,8 @@ class TypedRoll(Roll):
 
 def handler_kind(handler: Handler, route: Registration) -> Kind:
     """Coroutine functions run on the loop, plain functions in a worker thread."""
+    if inspect.iscoroutinefunction(handler):  # functools.partial of one too
+        return Kind.COROUTINE
     kind = kind_of(handler)
     if kind in (Kind.GENERATOR, Kind.ASYNC_GENERATOR):
         raise RouteDefinitionError(
@@ -301,7 +303,10 @@ def typed_in_thread(handler: Callable[..., Any]) -> Handler:
     """A synchronous typed handler, called in a worker thread (as FastAPI does)."""
 
     async def call(**kwargs: Any) -> Any:
-        return await asyncio.to_thread(handler, **kwargs)
+        result = await asyncio.to_thread(handler, **kwargs)
+        if inspect.isawaitable(result):  # a sync wrapper of a coroutine function
+            result = await result
+        return result
 
     return call
 
@@ -311,6 +316,8 @@ def plain_in_thread(handler: Callable[..., Any]) -> Handler:
 
     @functools.wraps(handler)
     async def endpoint(request: Any, response: Any, **vars: str) -> None:
-        await asyncio.to_thread(handler, request, response, **vars)
+        result = await asyncio.to_thread(handler, request, response, **vars)
+        if inspect.isawaitable(result):  # a sync wrapper of a coroutine function, as Roll allowed
+            await result
 
     return endpoint

@@ -227,3 +227,17 @@ async def test_sync_handlers_run_in_a_worker_thread(app: TypedRoll) -> None:
     bad = await client.get("/typed/x")
     assert bad.status == HTTPStatus.BAD_REQUEST
     assert threads and threading.get_ident() not in threads
+
+
+async def test_sync_wrappers_of_coroutines_still_work(app: TypedRoll) -> None:
+    """Roll awaited whatever a handler returned: a sync decorator returning the
+    coroutine of an async handler keeps working (the wrapper runs in a thread)."""
+
+    async def real(request: Request, response: Response) -> None:
+        response.body = "real"
+
+    def wrapper(request: Request, response: Response) -> Any:
+        return real(request, response)
+
+    app.route("/wrapped")(wrapper)
+    assert (await Client(app).get("/wrapped")).text == "real"

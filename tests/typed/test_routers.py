@@ -127,7 +127,6 @@ async def test_router_dependencies_guard_every_route(client: Client) -> None:
 
 async def test_one_router_in_two_apps() -> None:
     first, second = make_app(), make_app()
-    second.provide(int, lambda: 0)  # providers are per app: the analysis too
     for app in (first, second):
         response = await Client(app).get("/items/5")
         assert response.json() == {"id": 5}
