@@ -10,7 +10,7 @@ import pytest
 from roll import Request, Response
 from roll.extensions import named_url
 from roll.testing import Client, LiveClient
-from roll.typed import Depends, Header, RouteDefinitionError, Router, TypedRoll
+from roll.typed import Depends, Header, RouteDefinitionError, Router, TypedRoll, WebSocket
 
 calls: list[str] = []
 
@@ -188,3 +188,17 @@ async def test_over_a_real_socket(liveclient: LiveClient) -> None:
     allowed = await liveclient.query("GET", "/api/admin/shop/items/8", headers={"X-Key": "secret"})
     assert allowed.status == HTTPStatus.OK
     assert allowed.json() == {"id": 8}
+
+
+def test_websocket_routes_in_routers() -> None:
+    router = Router("/live", tags=["live"])
+
+    @router.route("/{room}", protocol="websocket", subprotocols=["chat"])
+    async def room(ws: WebSocket, room: str) -> None: ...
+
+    app = TypedRoll()
+    app.include(router, prefix="/v1")
+    (added,) = app.registry
+    assert (added.path, added.protocol, list(added.handlers)) == ("/v1/live/{room}", "websocket", ["GET"])
+    assert added.extras == {"subprotocols": ["chat"], "tags": ["live"]}
+    assert hasattr(added.handlers["GET"], "prepare")  # typed: validated before the upgrade
