@@ -114,6 +114,7 @@ class TypedRoll(Roll):
         registered before or after; providing `tp` again replaces it for every
         route (the old singleton is finished at shutdown).
         """
+        self.bindings.check_provide(tp)
         registration = Provided(factory)
         if singleton:
             plan = plan_singleton(factory, self.providers, dict(sys._getframe(1).f_locals))

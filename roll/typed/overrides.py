@@ -45,9 +45,13 @@ class Bindings:
         self.providers = providers
         self.index: dict[Any, list[Binding]] = {}
         self.active: dict[Any, list[Callable[..., Any]]] = {}  # target -> replacements
+        # Model types some route reads as its JSON body: type -> (analysis, parameter, owner).
+        self.bodies: dict[Any, tuple[Analysis, str, str]] = {}
 
     def add(self, analysis: Analysis) -> None:
         """Index the dependencies a route analysis built (at registration)."""
+        for tp, parameter, owner in analysis.inferred_bodies:
+            self.bodies.setdefault(tp, (analysis, parameter, owner))
         for bound in analysis.bound:
             binding = Binding(bound, analysis, state_of(bound.dependency))
             self.index.setdefault(bound.target, []).append(binding)
@@ -58,7 +62,7 @@ class Bindings:
     def point(self, binding: Binding, provider: Callable[..., Any] | Singleton) -> None:
         # A fresh analysis sharing the route's dependencies (so a provider
         # used by the replacement and by the handler still runs once).
-        fresh = replace(binding.analysis, bodies=[], stack=[], bound=[])
+        fresh = replace(binding.analysis, bodies=[], stack=[], bound=[], inferred_bodies=[])
         fresh.used_vars = set(fresh.used_vars)
         bound = binding.bound
         bind(bound.dependency, provider, bound.parameter, fresh, fresh.handler)
@@ -74,6 +78,18 @@ class Bindings:
                 replacements = self.active.get(tp)
                 if replacements:
                     self.point(binding, replacements[-1])
+
+    def check_provide(self, tp: Any) -> None:
+        """Before `app.provide(tp, ...)`: no route took `tp` for the body."""
+        if tp in self.bodies:
+            analysis, parameter, owner = self.bodies[tp]
+            raise analysis.fail(
+                parameter,
+                f"{display(tp)} is read as the JSON body here, for want of a provider when"
+                f" the route was registered: call app.provide({display(tp)}, ...) before"
+                " registering this route, or mark the parameter Body() if it is the body",
+                owner,
+            )
 
     @contextmanager
     def override(self, target: Any, replacement: Callable[..., Any]) -> Iterator[None]:

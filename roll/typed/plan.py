@@ -100,6 +100,9 @@ class Analysis:
     # Every dependency built, by what it stands for: the app rebinds them
     # for `app.override()` and a later `app.provide()` (see overrides.py).
     bound: list[Bound] = field(default_factory=list)
+    # (type, parameter, owner) of models read as the body for want of a
+    # provider: a later `app.provide` of that type is refused.
+    inferred_bodies: list[tuple[Any, str, str]] = field(default_factory=list)
 
     def fail(
         self, parameter: str | None, reason: str, owner: str | None = None
@@ -227,6 +230,7 @@ def resolve_parameter(
             marker = File()
         elif is_model(base):
             marker = Body()
+            analysis.inferred_bodies.append((base, name, owner))
         elif is_scalar(base):
             marker = Query()
         elif not info.many and isinstance(base, type) and not route.app_scope:

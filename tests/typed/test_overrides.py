@@ -192,3 +192,26 @@ async def test_routers_and_overrides_over_a_real_socket() -> None:
     finally:
         await live.stop()
         await app.shutdown()
+
+
+def test_providing_a_model_already_read_as_the_body_is_refused() -> None:
+    from pydantic import BaseModel
+
+    class Settings(BaseModel):
+        debug: bool = False
+
+    app = TypedRoll()
+
+    @app.route("/settings", methods=["POST"])
+    async def update(settings: Settings) -> None: ...
+
+    with pytest.raises(RouteDefinitionError) as info:
+        app.provide(Settings, Settings)
+    assert str(info.value) == (
+        "Route '/settings': parameter 'settings' of handler"
+        " test_providing_a_model_already_read_as_the_body_is_refused.<locals>.update:"
+        " Settings is read as the JSON body here, for want of a provider when the route"
+        " was registered: call app.provide(Settings, ...) before registering this route,"
+        " or mark the parameter Body() if it is the body"
+    )
+    assert Settings not in app.providers
