@@ -145,6 +145,8 @@ class ClientResponse(Asserting):
         self.body: bytes = response.body
 
     def __getattr__(self, name: str) -> Any:
+        if name == "response":  # not set yet (copy, pickle): no recursion
+            raise AttributeError(name)
         return getattr(self.response, name)
 
     def __repr__(self) -> str:
