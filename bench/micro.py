@@ -23,6 +23,9 @@ Variants:
 in that form or another: see docs/performance.md.)
 - `typed`: no patch, but the typed app (`roll_typed_app.py`, on TypedRoll)
   instead of the plain-core one: the cost of the typed layer.
+- `typed-override`: the typed app with an `app.override()` active (on a
+  provider of another route): the cost of the override machinery when the
+  endpoint does not use what is overridden (it should be none).
 - `floor`: a protocol that answers a fixed response, through the same driver
   (the cost of the driver itself plus httptools-free parsing: the ceiling).
 """
@@ -43,7 +46,7 @@ from typing import Any
 from .config import APPS_DIR, REPO_ROOT, Endpoint, endpoint, framework
 from .harness import SERVER_CPU
 
-VARIANTS = ("floor", "baseline", "json", "eager", "typed")
+VARIANTS = ("floor", "baseline", "json", "eager", "typed", "typed-override")
 CONNECTIONS = 64
 
 
@@ -212,6 +215,22 @@ async def measure(factory: Any, request: bytes, seconds: float) -> tuple[float, 
     return cpu / count * 1e6, sinks[0].last
 
 
+def override_something(app: Any) -> None:
+    """Enter an override for the rest of the process (see `typed-override`)."""
+    from typing import Annotated
+
+    from roll.typed import Depends
+
+    def user() -> str:
+        return "user"
+
+    @app.route("/_overridden")
+    async def overridden(name: Annotated[str, Depends(user)]) -> str:
+        return name
+
+    app.override(user, lambda: "fake").__enter__()
+
+
 def child(variant: str, endpoint_name: str, seconds: float) -> None:
     """Runs in the roll_core venv: prints {"us": ..., "head": ...}."""
     import uvloop
@@ -225,10 +244,12 @@ def child(variant: str, endpoint_name: str, seconds: float) -> None:
         if variant == "floor":
             return await measure(Floor, request, seconds)
         app: Any
-        if variant == "typed":
+        if variant in ("typed", "typed-override"):
             import roll_typed_app
 
             app = roll_typed_app.app
+            if variant == "typed-override":
+                override_something(app)
         else:
             import roll_core_app
 

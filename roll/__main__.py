@@ -1,4 +1,4 @@
-"""`python -m roll module:app [--host H] [--port P] [--workers N]`.
+"""`python -m roll module:app [--host H] [--port P] [--workers N] [--reload] [--access-log]`.
 
 One process serves in-process. With N > 1 workers, the parent binds the
 socket once, forks N children that all accept on it, restarts a child that
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import signal
 import socket
@@ -18,7 +19,7 @@ import sys
 import time
 import traceback
 from types import FrameType
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from .server import GRACE, run, url
 
@@ -40,6 +41,25 @@ def load_app(target: str) -> Roll:
     if not isinstance(app, Roll):
         raise SystemExit(f"{target!r} is not a Roll app")
     return app
+
+
+def log_access(app: Roll) -> None:
+    """`--access-log`: one line per request on the `roll.access` logger (stderr)."""
+    logger = logging.getLogger("roll.access")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+    @app.listen("response")
+    async def access(request: Any, response: Any) -> None:
+        transport = getattr(request.protocol, "transport", None)
+        peer = transport.get_extra_info("peername") if transport is not None else None
+        client = peer[0] if peer else "-"
+        target = request.url.decode("latin-1", "replace") if request.url else request.path
+        logger.info('%s "%s %s" %d', client, request.method, target, response.status)
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -144,10 +164,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--grace", type=float, default=GRACE,
         help=f"seconds in-flight requests get on shutdown (default: {GRACE:g})",
     )
+    parser.add_argument(
+        "--reload", action="store_true",
+        help="restart when a .py file under the app's directory changes (needs watchfiles)",
+    )
+    parser.add_argument("--access-log", action="store_true", help="log one line per request")
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    if args.reload:
+        from .reload import reload
+
+        return reload(args.app, sys.argv[1:] if argv is None else argv, args.grace)
     app = load_app(args.app)
+    if args.access_log:
+        log_access(app)
     sock = bind(args.host, args.port)
     host, port = sock.getsockname()[:2]
     plural = "s" if args.workers > 1 else ""

@@ -6,10 +6,11 @@ Both need an `app` fixture returning the Roll app under test.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import mimetypes
 from http import HTTPStatus
-from typing import Any, AsyncIterator, Iterable
+from typing import Any, AsyncIterator, Iterable, Iterator
 from urllib.parse import quote, urlencode
 from uuid import uuid4
 
@@ -104,6 +105,54 @@ def encode_body(
     return json.dumps(data).encode(), content_type
 
 
+class Asserting:
+    """What a response offers a test: `json()` and `text` from `body` (bytes)."""
+
+    body: bytes
+    headers: Any
+
+    def json(self) -> Any:
+        """The body parsed as JSON (ValueError if it is not JSON)."""
+        return json.loads(self.body)
+
+    @property
+    def text(self) -> str:
+        """The body decoded (UTF-8, or the charset of the Content-Type)."""
+        return self.body.decode(charset(self.headers.get("Content-Type", "")), errors="replace")
+
+    @property
+    def content_type(self) -> str:
+        return str(self.headers.get("Content-Type", ""))
+
+
+def charset(content_type: str) -> str:
+    for part in content_type.split(";")[1:]:
+        name, _, value = part.partition("=")
+        if name.strip().lower() == "charset" and value.strip():
+            return value.strip().strip('"')
+    return "utf-8"
+
+
+class ClientResponse(Asserting):
+    """The in-memory client's answer: `status` (HTTPStatus), `headers`
+    (as the app set them), `body` (bytes, as sent), `json()`, `text`, and
+    `cookies`; anything else is read from `response`, the app's Response."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+        self.status: HTTPStatus = response.status
+        self.headers: dict[str, str] = response.headers
+        self.body: bytes = response.body
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "response":  # not set yet (copy, pickle): no recursion
+            raise AttributeError(name)
+        return getattr(self.response, name)
+
+    def __repr__(self) -> str:
+        return f"<ClientResponse {self.status.value} {self.body[:60]!r}>"
+
+
 class Client:
     """In-memory client: each request goes through a fresh protocol and transport."""
 
@@ -121,7 +170,7 @@ class Client:
         headers: dict[str, str] | None = None,
         content_type: str | None = None,
         files: dict[str, Any] | None = None,
-    ) -> Response:
+    ) -> ClientResponse:
         headers = dict(headers or {})
         body, content_type = encode_body(body, content_type or self.content_type, files)
         if body or method in ("POST", "PUT", "PATCH"):
@@ -150,43 +199,43 @@ class Client:
         response = protocol.response
         if not isinstance(response.body, bytes):
             response.body = read_body(protocol.transport.data)
-        return response
+        return ClientResponse(response)
 
-    async def get(self, path: str, **kwargs: Any) -> Response:
+    async def get(self, path: str, **kwargs: Any) -> ClientResponse:
         return await self.request(path, method="GET", **kwargs)
 
-    async def head(self, path: str, **kwargs: Any) -> Response:
+    async def head(self, path: str, **kwargs: Any) -> ClientResponse:
         return await self.request(path, method="HEAD", **kwargs)
 
-    async def options(self, path: str, **kwargs: Any) -> Response:
+    async def options(self, path: str, **kwargs: Any) -> ClientResponse:
         return await self.request(path, method="OPTIONS", **kwargs)
 
-    async def delete(self, path: str, **kwargs: Any) -> Response:
+    async def delete(self, path: str, **kwargs: Any) -> ClientResponse:
         return await self.request(path, method="DELETE", **kwargs)
 
-    async def connect(self, path: str, **kwargs: Any) -> Response:
+    async def connect(self, path: str, **kwargs: Any) -> ClientResponse:
         return await self.request(path, method="CONNECT", **kwargs)
 
-    async def post(self, path: str, data: Any = None, **kwargs: Any) -> Response:
+    async def post(self, path: str, data: Any = None, **kwargs: Any) -> ClientResponse:
         return await self._with_body("POST", path, data, kwargs)
 
-    async def put(self, path: str, data: Any = None, **kwargs: Any) -> Response:
+    async def put(self, path: str, data: Any = None, **kwargs: Any) -> ClientResponse:
         return await self._with_body("PUT", path, data, kwargs)
 
-    async def patch(self, path: str, data: Any = None, **kwargs: Any) -> Response:
+    async def patch(self, path: str, data: Any = None, **kwargs: Any) -> ClientResponse:
         return await self._with_body("PATCH", path, data, kwargs)
 
     async def _with_body(
         self, method: str, path: str, data: Any, kwargs: dict[str, Any]
-    ) -> Response:
+    ) -> ClientResponse:
         body = kwargs.pop("body", None)
         return await self.request(
             path, method=method, body=data if data is not None else (body or b""), **kwargs
         )
 
 
-class WireResponse:
-    """A response as read from a socket."""
+class WireResponse(Asserting):
+    """A response as read from a socket (`json()` and `text` too)."""
 
     def __init__(self) -> None:
         self.status: HTTPStatus = HTTPStatus.OK
@@ -324,6 +373,29 @@ async def read_response(reader: asyncio.StreamReader) -> WireResponse:
     return response
 
 
+ASYNC_MARKERS = frozenset(("asyncio", "anyio", "trio"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_pycollect_makeitem(collector: Any, name: str, obj: object) -> Iterator[None]:
+    """Run `async def test_...` with pytest-asyncio with no configuration.
+
+    pytest-asyncio's default (strict) mode skips an unmarked coroutine test
+    with "async def functions are not natively supported"; a project would
+    need `asyncio_mode = auto`. A coroutine test marked for no async plugin
+    gets the `asyncio` mark here, before it is collected (in auto mode the
+    mark changes nothing)."""
+    if (
+        pytest_asyncio is not None
+        and inspect.iscoroutinefunction(obj)
+        and collector.istestfunction(obj, name)
+        and not any(mark.name in ASYNC_MARKERS for mark in getattr(obj, "pytestmark", ()))
+        and not any(mark.name in ASYNC_MARKERS for mark in collector.iter_markers())
+    ):
+        pytest.mark.asyncio(obj)
+    yield
+
+
 if pytest_asyncio is not None:
 
     @pytest_asyncio.fixture
@@ -343,4 +415,12 @@ if pytest_asyncio is not None:
         await app.shutdown()
 
 
-__all__ = ["Client", "LiveClient", "Transport", "WireResponse", "encode_body", "pytest"]
+__all__ = [
+    "Client",
+    "ClientResponse",
+    "LiveClient",
+    "Transport",
+    "WireResponse",
+    "encode_body",
+    "pytest",
+]

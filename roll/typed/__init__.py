@@ -11,6 +11,7 @@ from .app import TypedRoll, is_plain
 from .errors import InvalidRequest, Problem, RouteDefinitionError
 from .files import UploadFile
 from .markers import Body, Cookie, Depends, File, Form, Header, Json, Path, Query
+from .router import Router
 from .websocket import WebSocket
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "Problem",
     "Query",
     "RouteDefinitionError",
+    "Router",
     "TypedRoll",
     "UploadFile",
     "WebSocket",

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import inspect
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from roll import Request, Response, Roll
-from roll.app import Handler
+from roll.app import Handler, RouteRecord
 
-from .dependencies import Singleton, kind_of
+from . import checks
+from .dependencies import Kind, Singleton, kind_of
 from .endpoint import make_endpoint
-from .plan import Plan, Provided, RouteInfo, plan_handler, plan_singleton
+from .errors import RouteDefinitionError
+from .guards import guarded
+from .markers import Depends
+from .overrides import Bindings
+from .plan import Plan, Provided, RouteInfo, analyse_route, display, plan_singleton, qualname
+
+if TYPE_CHECKING:
+    from .router import Router
 
 View = TypeVar("View")
 T = TypeVar("T")
@@ -29,6 +40,7 @@ class Registration:
     extras: dict[str, Any]
     typed: bool | None
     localns: dict[str, Any]
+    guards: tuple[Depends, ...] = ()
 
 
 REQUEST_LIKE = frozenset(("Request", "roll.Request"))
@@ -76,9 +88,10 @@ def names(annotation: Any, cls: Any, spellings: frozenset[str]) -> bool:
 class TypedRoll(Roll):
     """Roll, with handlers resolved from their signature at registration.
 
-    `route(..., typed=None|True|False, status=201, ...)`: `status` is the
-    success status of typed handlers; `typed` forces the mode (by default a
-    handler with no annotated parameter is a plain Roll handler).
+    `route(..., typed=None|True|False, status=201, dependencies=[...], ...)`:
+    `status` is the success status of typed handlers; `typed` forces the mode
+    (by default a handler with no annotated parameter is a plain Roll
+    handler); `dependencies` run before the handler, their values discarded.
     """
 
     def __init__(self) -> None:
@@ -86,6 +99,10 @@ class TypedRoll(Roll):
         self.providers: dict[Any, Provided] = {}
         # The plan of each typed endpoint in `registry` (plain handlers have none).
         self.plans: dict[Handler, Plan] = {}
+        # Every route dependency by target, for `override()` and `provide()`.
+        self.bindings = Bindings(self.providers)
+        # Singletons replaced by a later `provide()`, finished at shutdown.
+        self.retired: list[Singleton] = []
 
     def provide(self, tp: type[T], factory: Callable[..., Any], *, singleton: bool = False) -> None:
         """Resolve parameters annotated with `tp` by calling `factory`.
@@ -93,17 +110,51 @@ class TypedRoll(Roll):
         The factory's own parameters are resolved like a handler's; it may be
         sync, async, or a (async) generator. Per request by default; with
         `singleton=True` it runs once, at first use, takes no request data,
-        and a generator factory is finished at shutdown. Register providers
-        before the routes that use them.
+        and a generator factory is finished at shutdown. Routes may be
+        registered before or after; providing `tp` again replaces it for every
+        route (the old singleton is finished at shutdown).
         """
+        self.bindings.check_provide(tp)
         registration = Provided(factory)
         if singleton:
             plan = plan_singleton(factory, self.providers, dict(sys._getframe(1).f_locals))
             registration.singleton = Singleton(factory, plan, kind_of(factory))
+        previous = self.providers.get(tp)
+        if previous is not None and previous.singleton is not None:
+            self.retired.append(previous.singleton)
         self.providers[tp] = registration
+        self.bindings.provide(tp, registration)
+
+    @contextmanager
+    def override(self, target: Any, replacement: Callable[..., Any]) -> Iterator[None]:
+        """Inside the block, routes using `target` (a `Depends` provider or a
+        type served by `provide`) call `replacement`, resolved by the same
+        rules (per request, also for a singleton's replacement)."""
+        with self.bindings.override(target, replacement):
+            yield
+
+    def check(self) -> None:
+        """What registration could not decide: every provided type is served."""
+        for binding in self.bindings.unresolved():
+            analysis, bound = binding.analysis, binding.bound
+            raise analysis.fail(
+                bound.parameter,
+                f"cannot resolve {display(bound.target)}: not a URL placeholder, a scalar,"
+                " a model, an UploadFile or a provided type; add a marker (Query, Form,"
+                f" File, Body, Header, Cookie, Depends) or app.provide({display(bound.target)},"
+                " factory)",
+                bound.owner,
+            )
+
+    async def startup(self) -> None:
+        self.check()
+        await super().startup()
 
     async def shutdown(self) -> None:
         await super().shutdown()
+        retired, self.retired = self.retired, []
+        for singleton in retired:
+            await singleton.close()
         for registration in self.providers.values():
             if registration.singleton is not None:
                 await registration.singleton.close()
@@ -116,19 +167,51 @@ class TypedRoll(Roll):
         lazy_body: bool = False,
         **extras: Any,
     ) -> Callable[[View], View]:
-        typed = extras.pop("typed", None)
-
         def register(view: View) -> View:
             localns = dict(sys._getframe(1).f_locals)
-            handlers = self.collect_handlers(view, methods)
-            route = Registration(path, protocol, lazy_body, extras, typed, localns)
-            endpoints = self.typed_handlers(handlers, route)
-            self.add_route(
-                path, endpoints, view=view, protocol=protocol, lazy_body=lazy_body, **extras
-            )
+            self.register(path, view, methods, protocol, lazy_body, extras, localns)
             return view
 
         return register
+
+    def include(self, router: Router, prefix: str = "") -> None:
+        """Register the routes of `router` (and of the routers it includes)."""
+        for entry in router.entries_under(prefix):
+            self.register(
+                entry.path,
+                entry.view,
+                entry.methods,
+                entry.protocol,
+                entry.lazy_body,
+                entry.extras,
+                entry.localns,
+            )
+
+    def register(
+        self,
+        path: str,
+        view: Any,
+        methods: list[str] | None,
+        protocol: str,
+        lazy_body: bool,
+        extras: dict[str, Any],
+        localns: dict[str, Any],
+    ) -> RouteRecord:
+        """`route()`'s work: checks, analysis of each handler, `add_route`."""
+        extras = dict(extras)
+        typed = extras.pop("typed", None)
+        guards = checks.check_guards(path, view, extras.pop("dependencies", ()))
+        checks.check_keywords(path, view, extras)
+        checks.check_methods(path, view, methods)
+        checks.check_placeholder_types(path, view)
+        handlers = self.collect_handlers(view, methods)
+        wanted = ["GET"] if protocol == "websocket" else handlers
+        checks.check_duplicates(path, view, wanted, self.registry)
+        route = Registration(path, protocol, lazy_body, extras, typed, localns, guards)
+        endpoints = self.typed_handlers(handlers, route)
+        return self.add_route(
+            path, endpoints, view=view, protocol=protocol, lazy_body=lazy_body, **extras
+        )
 
     def typed_handlers(
         self, handlers: dict[str, Handler], route: Registration
@@ -154,14 +237,36 @@ class TypedRoll(Roll):
     ) -> Handler:
         """The endpoint for `handler`, or `handler` itself if it is plain."""
         typed = route.typed
-        if typed is False or (typed is None and is_plain(handler)):
-            return handler
         websocket = route.protocol == "websocket"
+        kind = handler_kind(handler, route)
         info = RouteInfo(route.path, frozenset() if websocket else methods, route.protocol)
-        plan = plan_handler(handler, info, self.providers, route.localns)
+        if typed is False or (typed is None and is_plain(handler)):
+            checks.check_plain_placeholders(route.path, handler)
+            if kind is Kind.FUNCTION:
+                handler = plain_in_thread(handler)
+            if not route.guards:
+                return handler
+            if websocket:
+                raise RouteDefinitionError(
+                    route.path,
+                    qualname(handler),
+                    None,
+                    "dependencies=[...] on a plain websocket handler: annotate it"
+                    " (ws: WebSocket) or pass typed=True",
+                )
+            plan, analysis = analyse_route(
+                handler, info, self.providers, route.localns, route.guards, plain=True
+            )
+            self.bindings.add(analysis)
+            return guarded(handler, plan)
+        plan, analysis = analyse_route(
+            handler, info, self.providers, route.localns, route.guards
+        )
+        self.bindings.add(analysis)
         status = route.extras.get("status")
+        call = typed_in_thread(handler) if kind is Kind.FUNCTION else handler
         endpoint = make_endpoint(
-            handler,
+            call,
             plan,
             status=int(status) if status is not None else None,
             load_body=route.lazy_body and plan.reads_body,
@@ -173,3 +278,47 @@ class TypedRoll(Roll):
         endpoint.__wrapped__ = handler  # type: ignore[attr-defined]
         self.plans[endpoint] = plan
         return endpoint
+
+
+def handler_kind(handler: Handler, route: Registration) -> Kind:
+    """Coroutine functions run on the loop, plain functions in a worker thread."""
+    if inspect.iscoroutinefunction(handler):  # functools.partial of one too
+        return Kind.COROUTINE
+    kind = kind_of(handler)
+    if kind in (Kind.GENERATOR, Kind.ASYNC_GENERATOR):
+        raise RouteDefinitionError(
+            route.path,
+            qualname(handler),
+            None,
+            f"a handler cannot be a {kind.value} function: make it async def and"
+            " return an async generator to stream a body",
+        )
+    if kind is Kind.FUNCTION and route.protocol == "websocket":
+        raise RouteDefinitionError(
+            route.path, qualname(handler), None, "a websocket handler must be async def"
+        )
+    return kind
+
+
+def typed_in_thread(handler: Callable[..., Any]) -> Handler:
+    """A synchronous typed handler, called in a worker thread (as FastAPI does)."""
+
+    async def call(**kwargs: Any) -> Any:
+        result = await asyncio.to_thread(handler, **kwargs)
+        if inspect.isawaitable(result):  # a sync wrapper of a coroutine function
+            result = await result
+        return result
+
+    return call
+
+
+def plain_in_thread(handler: Callable[..., Any]) -> Handler:
+    """A synchronous plain handler, called in a worker thread."""
+
+    @functools.wraps(handler)
+    async def endpoint(request: Any, response: Any, **vars: str) -> None:
+        result = await asyncio.to_thread(handler, request, response, **vars)
+        if inspect.isawaitable(result):  # a sync wrapper of a coroutine function, as Roll allowed
+            await result
+
+    return endpoint

@@ -241,6 +241,11 @@ async def resolve(
     """Run a plan: every parameter's value, or Invalid with all the problems."""
     kwargs: dict[str, Any] = {}
     problems: list[Problem] | None = None
+    for guard in plan.guards:  # the route's `dependencies=`: values discarded
+        try:
+            await scope.get(guard, request, response, vars)
+        except Invalid as error:
+            problems = error.problems if problems is None else problems + error.problems
     for name, extract in plan.extractors:
         try:
             kwargs[name] = extract(request, response, vars)

@@ -36,7 +36,7 @@ def make_endpoint(
     websocket: bool = False,
 ) -> Handler:
     """`call` is the typed handler (a function or a bound method)."""
-    if plan.dependencies or plan.extra_vars or load_body:
+    if plan.dependencies or plan.guards or plan.extra_vars or load_body:
         endpoint = make_full_endpoint(call, plan, status, load_body, websocket)
     else:
         endpoint = compile_endpoint(call, plan, status, websocket)

@@ -18,6 +18,8 @@ from .dependencies import Dependency, Singleton, kind_of
 from .errors import RouteDefinitionError
 from .files import UploadFile
 from .markers import Body, Cookie, Depends, File, Form, Header, Path, Query, Source
+from .models import model_source
+from .provides import check_provides
 from .typeinfo import TypeInfo, analyse, is_model, is_scalar
 from .websocket import WebSocket
 
@@ -37,6 +39,8 @@ class Plan:
     dependencies: tuple[tuple[str, Dependency], ...] = ()
     extra_vars: tuple[str, ...] = ()
     reads_body: bool = False  # JSON, form or file, anywhere in the tree
+    # The route's `dependencies=[Depends(f), ...]`: run first, values discarded.
+    guards: tuple[Dependency, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,12 @@ class Analysis:
     dependencies: dict[Any, Dependency] = field(default_factory=dict)
     stack: list[Any] = field(default_factory=list)
     localns: dict[str, Any] | None = None  # the registering frame's locals
+    # Every dependency built, by what it stands for: the app rebinds them
+    # for `app.override()` and a later `app.provide()` (see overrides.py).
+    bound: list[Bound] = field(default_factory=list)
+    # (type, parameter, owner) of models read as the body for want of a
+    # provider: a later `app.provide` of that type is refused.
+    inferred_bodies: list[tuple[Any, str, str]] = field(default_factory=list)
 
     def fail(
         self, parameter: str | None, reason: str, owner: str | None = None
@@ -100,6 +110,23 @@ class Analysis:
         if owner and owner != self.handler:
             reason = f"{reason} (in provider {owner})"
         return RouteDefinitionError(self.route.path, self.handler, parameter, reason)
+
+
+@dataclass(eq=False)
+class Bound:
+    """A dependency built for `target`: a `Depends` provider, or a type
+    resolved through `app.provide` (`provided`). `parameter` names it."""
+
+    target: Any
+    dependency: Dependency
+    provided: bool
+    parameter: str
+    owner: str  # the function whose parameter it is
+
+
+# Keys of `Analysis.dependencies` for provided types (a class may also be a
+# `Depends` provider, which is keyed by itself).
+PROVIDED = object()
 
 
 @dataclass(eq=False)
@@ -192,6 +219,7 @@ def resolve_parameter(
             raise analysis.fail(name, "a WebSocket parameter needs a websocket route", owner)
 
     if isinstance(marker, Depends):
+        check_provides(marker.provider, annotation, unannotated, name, analysis, owner)
         return dependency(marker.provider, name, analysis, owner)
     if marker is None:
         if name in route.placeholders and not route.app_scope:
@@ -202,8 +230,12 @@ def resolve_parameter(
             marker = File()
         elif is_model(base):
             marker = Body()
+            analysis.inferred_bodies.append((base, name, owner))
         elif is_scalar(base):
             marker = Query()
+        elif not info.many and isinstance(base, type) and not route.app_scope:
+            # Maybe provided later: `app.provide` binds it; startup checks it was.
+            return provided(base, name, analysis, owner)
         else:
             raise analysis.fail(
                 name,
@@ -255,6 +287,10 @@ def source(
         return ex.file_value(key, default, info.optional, info.many)
     if base is UploadFile:
         raise analysis.fail(name, "an UploadFile comes from a File source", owner)
+    if isinstance(marker, Query | Form) and is_model(base) and not info.many:
+        if isinstance(marker, Form):
+            use_body(analysis, "form", name, owner)
+        return model_source(name, marker, info, analysis, owner)
     if not is_scalar(base):
         raise analysis.fail(
             name, f"a {marker.location} value must be a scalar type, not {display(base)}", owner
@@ -340,29 +376,58 @@ def dependency(
     known = analysis.dependencies.get(provider)
     if known is not None:
         return known
+    result = Dependency(provider, plan_of(provider, name, analysis, owner), kind_of(provider))
+    analysis.dependencies[provider] = result
+    analysis.bound.append(Bound(provider, result, False, name, owner))
+    return result
+
+
+def plan_of(provider: Callable[..., Any], name: str, analysis: Analysis, owner: str) -> Plan:
     if provider in analysis.stack:
         chain = " -> ".join(qualname(item) for item in [*analysis.stack, provider])
         raise analysis.fail(name, f"circular dependency: {chain}", owner)
     analysis.stack.append(provider)
     try:
-        plan = build_plan(provider, analysis)
+        return build_plan(provider, analysis)
     finally:
         analysis.stack.pop()
-    result = Dependency(provider, plan, kind_of(provider))
-    analysis.dependencies[provider] = result
-    return result
+
+
+def unresolved(tp: Any) -> Callable[[], Any]:
+    """Stands for a provider not registered yet (startup refuses to serve)."""
+
+    def no_provider() -> Any:
+        raise RuntimeError(f"No provider for {display(tp)}: call app.provide({display(tp)}, ...)")
+
+    return no_provider
 
 
 def provided(tp: Any, name: str, analysis: Analysis, owner: str) -> Dependency:
-    registration = analysis.providers[tp]
-    if registration.singleton is not None:
-        known = analysis.dependencies.get(registration.factory)
-        if known is None:
-            singleton = registration.singleton
-            known = Dependency(singleton.provider, singleton.plan, singleton.kind, singleton)
-            analysis.dependencies[registration.factory] = known
+    key = (PROVIDED, tp)
+    known = analysis.dependencies.get(key)
+    if known is not None:
         return known
-    return dependency(registration.factory, name, analysis, owner)
+    result = Dependency(unresolved(tp), Plan(), kind_of(unresolved))
+    registration = analysis.providers.get(tp)
+    if registration is not None:
+        bind(result, registration.singleton or registration.factory, name, analysis, owner)
+    analysis.dependencies[key] = result
+    analysis.bound.append(Bound(tp, result, True, name, owner))
+    return result
+
+
+def bind(
+    result: Dependency, provider: Any, name: str, analysis: Analysis, owner: str
+) -> None:
+    """Point `result` at `provider` (a callable, analysed in this route's
+    context, or a `Singleton`): the endpoint reads these fields per request."""
+    if isinstance(provider, Singleton):
+        result.provider, result.plan, result.kind = provider.provider, provider.plan, provider.kind
+        result.singleton = provider
+        return
+    plan = plan_of(provider, name, analysis, owner)
+    result.provider, result.plan, result.kind = provider, plan, kind_of(provider)
+    result.singleton = None
 
 
 def check_placeholders(analysis: Analysis) -> None:
@@ -381,10 +446,30 @@ def plan_handler(
 
     `localns` resolves string annotations (`from __future__ import
     annotations`) naming objects local to the function that registers."""
+    return analyse_route(handler, route, providers, localns)[0]
+
+
+def analyse_route(
+    handler: Callable[..., Any],
+    route: RouteInfo,
+    providers: dict[Any, Provided],
+    localns: dict[str, Any] | None = None,
+    guards: tuple[Depends, ...] = (),
+    plain: bool = False,
+) -> tuple[Plan, Analysis]:
+    """`plan_handler`, with the route's `dependencies` (guards), and the
+    analysis (its `bound` dependencies, its context for rebinding them).
+    For a `plain` Roll handler, only the guards are analysed."""
     analysis = Analysis(route, qualname(handler), providers, localns=localns)
+    bound_guards = tuple(
+        dependency(guard.provider, f"dependencies[{index}]", analysis, analysis.handler)
+        for index, guard in enumerate(guards)
+    )
+    if plain:
+        return Plan(guards=bound_guards, reads_body=bool(analysis.bodies)), analysis
     plan = build_plan(handler, analysis)
     check_placeholders(analysis)
-    return replace(plan, reads_body=bool(analysis.bodies))
+    return replace(plan, reads_body=bool(analysis.bodies), guards=bound_guards), analysis
 
 
 def plan_singleton(

@@ -68,10 +68,19 @@ def test_placeholder_used_by_a_dependency_is_fine(app: TypedRoll) -> None:
     app.route("/shops/{shop_id}")(show)
 
 
+def startup_error(app: TypedRoll) -> RouteDefinitionError:
+    """A type no provider serves yet: `app.provide` may still come, so
+    `app.check()` (run by `startup()`, before any request) refuses it."""
+    with pytest.raises(RouteDefinitionError) as info:
+        app.check()
+    return info.value
+
+
 def test_unresolvable_parameter(app: TypedRoll) -> None:
     async def show(db: Database) -> None: ...
 
-    error = error_of(app, "/", show)
+    app.route("/")(show)
+    error = startup_error(app)
     assert error.parameter == "db"
     assert "cannot resolve Database" in str(error)
 
@@ -82,7 +91,8 @@ def test_unresolvable_parameter_of_a_provider(app: TypedRoll) -> None:
 
     async def show(name: Annotated[str, Depends(get_name)]) -> None: ...
 
-    error = error_of(app, "/", show)
+    app.route("/")(show)
+    error = startup_error(app)
     assert error.parameter == "db"
     assert "get_name" in str(error)
 
@@ -153,8 +163,22 @@ def test_several_markers(app: TypedRoll) -> None:
     assert "several source markers" in str(error_of(app, "/", view))
 
 
-def test_model_from_the_query(app: TypedRoll) -> None:
-    async def view(a: Annotated[Item, Query()]) -> None: ...
+class Nested(BaseModel):
+    item: Item
+
+
+def test_model_with_a_nested_model_from_the_query(app: TypedRoll) -> None:
+    async def view(a: Annotated[Nested, Query()]) -> None: ...
+
+    assert str(error_of(app, "/", view)) == (
+        "Route '/': parameter 'a' of handler"
+        " test_model_with_a_nested_model_from_the_query.<locals>.view: field 'item' of"
+        " Nested is not a scalar or a list of scalars: a query value is text"
+    )
+
+
+def test_list_of_models_from_the_query(app: TypedRoll) -> None:
+    async def view(a: Annotated[list[Item], Query()]) -> None: ...
 
     assert "must be a scalar type" in str(error_of(app, "/", view))
 

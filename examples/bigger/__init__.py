@@ -1,0 +1,1 @@
+"""A two-module app: routes in `items.py` (a Router), the app in `main.py`."""
