@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from mimeparse import MimeTypeParseException, best_match
 
+from .compress import compress
+from .cors import cors
 from .files import not_found, serve_file
 from .http import HTTP_METHODS, HttpError
 
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HTTP_METHODS",
+    "compress",
     "content_negociation",
     "cors",
     "igniter",
@@ -34,32 +37,6 @@ __all__ = [
     "traceback",
     "websockets_store",
 ]
-
-def _join(values: str | Iterable[str]) -> str:
-    return values if isinstance(values, str) else ",".join(values)
-
-
-def cors(
-    app: Roll,
-    origin: str = "*",
-    methods: str | Iterable[str] | None = None,
-    headers: str | Iterable[str] | None = None,
-    credentials: bool = False,
-) -> None:
-    """Add the CORS headers to every response (404s and errors included)."""
-    allow_methods = _join(HTTP_METHODS if methods == "*" else methods) if methods else None
-    allow_headers = _join(headers) if headers else None
-
-    @app.listen("response")
-    async def add_cors_headers(request: Request, response: Response) -> None:
-        response.headers["Access-Control-Allow-Origin"] = origin
-        if allow_methods:
-            response.headers["Access-Control-Allow-Methods"] = allow_methods
-        if allow_headers:
-            response.headers["Access-Control-Allow-Headers"] = allow_headers
-        if credentials:
-            response.headers["Access-Control-Allow-Credentials"] = "true"
-
 
 def logger(
     app: Roll, level: int = logging.DEBUG, handler: logging.Handler | None = None
