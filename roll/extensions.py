@@ -14,7 +14,7 @@ from mimeparse import MimeTypeParseException, best_match
 
 from .compress import compress
 from .cors import cors
-from .files import not_found, serve_file
+from .files import plain_error, serve_file
 from .http import HTTP_METHODS, HttpError
 
 if TYPE_CHECKING:
@@ -152,9 +152,9 @@ def static(
         try:
             target = (base / path).resolve()
         except (OSError, ValueError, RuntimeError):
-            raise not_found(response, HTTPStatus.BAD_REQUEST) from None
+            raise plain_error(response, HTTPStatus.BAD_REQUEST) from None
         if target != base and base not in target.parents:
-            raise not_found(response, HTTPStatus.BAD_REQUEST)
+            raise plain_error(response, HTTPStatus.BAD_REQUEST)
         if default_index and target.is_dir():
             target = target / default_index
         serve_file(request, response, target)

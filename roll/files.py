@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .request import Request
     from .response import Response
 
-__all__ = ["CHUNK_SIZE", "SMALL_FILE", "FileBody", "serve_file", "content_type_of", "not_found"]
+__all__ = ["CHUNK_SIZE", "SMALL_FILE", "FileBody", "serve_file", "content_type_of", "plain_error"]
 
 # Bytes read (in a thread) and written at a time when streaming a file.
 CHUNK_SIZE = 256 * 1024
@@ -106,8 +106,8 @@ def content_type_of(name: str) -> str:
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
-def not_found(response: Response, status: HTTPStatus = HTTPStatus.NOT_FOUND) -> HttpError:
-    """The error to raise for a missing file: plain text that never names the path.
+def plain_error(response: Response, status: HTTPStatus = HTTPStatus.NOT_FOUND) -> HttpError:
+    """The error to raise for a missing file (or a bad path): plain text, never the path.
 
     The path comes from the client: echoed in a body a browser could sniff as
     HTML, it would be a reflected XSS.
@@ -136,9 +136,9 @@ def serve_file(
     try:
         info = os.stat(path)
     except (OSError, ValueError):
-        raise not_found(response) from None
+        raise plain_error(response) from None
     if not stat_module.S_ISREG(info.st_mode):
-        raise not_found(response)
+        raise plain_error(response)
     size = info.st_size
     etag = f'"{info.st_mtime_ns:x}-{size:x}"'
     last_modified = formatdate(info.st_mtime, usegmt=True)
