@@ -4,8 +4,9 @@
     python -m bench.rss static --clients 3
     python -m bench.rss head                   # HEAD of the same file
     python -m bench.rss wsflood                # a websocket client flooding pings, never reading
+    python -m bench.rss static --uvloop        # the same on uvloop
 
-The server runs in a subprocess (plain asyncio loop, `loop.create_server(app.factory)`),
+The server runs in a subprocess (`loop.create_server(app.factory)` on asyncio's loop, or uvloop),
 its RSS is sampled from /proc every 20 ms; printed: RSS before, the peak, and the
 difference. Point PYTHONPATH at another checkout to measure it ("before").
 """
@@ -46,7 +47,11 @@ SERVER = textwrap.dedent(
         print("ready", flush=True)
         await asyncio.Event().wait()
 
-    asyncio.run(main())
+    if len(sys.argv) > 3 and sys.argv[3] == "uvloop":
+        import uvloop
+        uvloop.run(main())
+    else:
+        asyncio.run(main())
     """
 )
 
@@ -113,6 +118,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=200, help="file size, MB")
     parser.add_argument("--rate", type=int, default=4, help="MB/s each slow reader reads")
     parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--uvloop", action="store_true", help="serve on uvloop")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as root:
@@ -122,7 +128,7 @@ def main() -> None:
                 big.write(block)
         port = free_port()
         server = subprocess.Popen(
-            [sys.executable, "-c", SERVER, root, str(port)], stdout=subprocess.PIPE, text=True, cwd=root
+            [sys.executable, "-c", SERVER, root, str(port), "uvloop" if args.uvloop else "asyncio"], stdout=subprocess.PIPE, text=True, cwd=root
         )
         try:
             assert server.stdout is not None and server.stdout.readline().strip() == "ready"
