@@ -117,9 +117,13 @@ async def test_slow_readers_hold_a_chunk_not_the_file(
             sock.setblocking(False)
             sock.sendall(b"GET /static/big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
             clients.append(sock)
-        await asyncio.sleep(0.5)  # the server writes what the sockets take, then waits
-        buffered = [c.transport.get_write_buffer_size() for c in app.connections]
-        assert len(buffered) == 3
+        # The server writes what the sockets take, then waits with the rest buffered.
+        for _ in range(500):
+            await asyncio.sleep(0.02)
+            buffered = [c.transport.get_write_buffer_size() for c in app.connections]
+            if len(buffered) == 3 and all(buffered):
+                break
+        assert len(buffered) == 3 and all(buffered)
         assert max(buffered) < 1024 * 1024
         _, peak = tracemalloc.get_traced_memory()
         assert peak < 8 * 1024 * 1024  # the file is 20 MB; three copies would be 60
