@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import mimetypes
 import re
 import sys
 import traceback as traceback_module
@@ -14,6 +12,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from mimeparse import MimeTypeParseException, best_match
 
+from .compress import compress
+from .cors import cors
+from .files import plain_error, serve_file
 from .http import HTTP_METHODS, HttpError
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HTTP_METHODS",
+    "compress",
     "content_negociation",
     "cors",
     "igniter",
@@ -35,36 +37,6 @@ __all__ = [
     "traceback",
     "websockets_store",
 ]
-
-# Files up to this size are read on the loop; bigger ones in a thread.
-STATIC_INLINE_SIZE = 256 * 1024
-
-
-def _join(values: str | Iterable[str]) -> str:
-    return values if isinstance(values, str) else ",".join(values)
-
-
-def cors(
-    app: Roll,
-    origin: str = "*",
-    methods: str | Iterable[str] | None = None,
-    headers: str | Iterable[str] | None = None,
-    credentials: bool = False,
-) -> None:
-    """Add the CORS headers to every response (404s and errors included)."""
-    allow_methods = _join(HTTP_METHODS if methods == "*" else methods) if methods else None
-    allow_headers = _join(headers) if headers else None
-
-    @app.listen("response")
-    async def add_cors_headers(request: Request, response: Response) -> None:
-        response.headers["Access-Control-Allow-Origin"] = origin
-        if allow_methods:
-            response.headers["Access-Control-Allow-Methods"] = allow_methods
-        if allow_headers:
-            response.headers["Access-Control-Allow-Headers"] = allow_headers
-        if credentials:
-            response.headers["Access-Control-Allow-Credentials"] = "true"
-
 
 def logger(
     app: Roll, level: int = logging.DEBUG, handler: logging.Handler | None = None
@@ -168,7 +140,8 @@ def static(
     """Serve the files under `root` at `prefix` (the route is added at startup).
 
     A path resolving outside `root` (`..`, a symlink out) is a 400, a missing
-    file a 404, a directory serves its `default_index` file if given.
+    file a 404, a directory serves its `default_index` file if given. Files
+    are streamed, with validators, 304s and ranges: see `roll.files.serve_file`.
     """
     if not prefix.endswith("/"):
         prefix += "/"
@@ -179,26 +152,12 @@ def static(
         try:
             target = (base / path).resolve()
         except (OSError, ValueError, RuntimeError):
-            raise HttpError(HTTPStatus.BAD_REQUEST, path)
+            raise plain_error(response, HTTPStatus.BAD_REQUEST) from None
         if target != base and base not in target.parents:
-            raise HttpError(HTTPStatus.BAD_REQUEST, path)
-        try:
-            if target.is_dir():
-                if not default_index:
-                    raise HttpError(HTTPStatus.NOT_FOUND, path)
-                target = target / default_index
-            size = target.stat().st_size
-            if not target.is_file():
-                raise HttpError(HTTPStatus.NOT_FOUND, path)
-            if size <= STATIC_INLINE_SIZE:
-                body = target.read_bytes()
-            else:
-                body = await asyncio.to_thread(target.read_bytes)
-        except (OSError, ValueError):
-            raise HttpError(HTTPStatus.NOT_FOUND, path)
-        content_type, _ = mimetypes.guess_type(target.name)
-        response.headers["Content-Type"] = content_type or "application/octet-stream"
-        response.body = body
+            raise plain_error(response, HTTPStatus.BAD_REQUEST)
+        if default_index and target.is_dir():
+            target = target / default_index
+        serve_file(request, response, target)
 
     @app.listen("startup")
     async def register_route() -> None:

@@ -10,7 +10,7 @@ import re
 from http import HTTPStatus
 from tempfile import SpooledTemporaryFile
 from typing import TYPE_CHECKING, ClassVar
-from urllib.parse import unquote
+from urllib.parse import unquote_to_bytes
 
 import multipart as multipart_parser
 
@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from .app import Roll
 
 # `multipart` ignores RFC 2231 extended parameters (`filename*=utf-8''...`).
-EXTENDED_PARAM = re.compile(r"""(?:^|;)\s*([\w.-]+)\*\s*=\s*([\w.-]*)'[\w-]*'([^;\s]*)""")
+# ASCII: a raw latin-1 byte such as 0xA0 is part of a value, not a space.
+EXTENDED_PARAM = re.compile(r"""(?:^|;)\s*([\w.-]+)\*\s*=\s*([\w.-]*)'[\w-]*'([^;\s]*)""", re.ASCII)
 
 
 class UploadedFile(SpooledTemporaryFile[bytes]):
@@ -41,13 +42,35 @@ class UploadedFile(SpooledTemporaryFile[bytes]):
         return f"<UploadedFile {self.filename!r} {self.content_type!r}>"
 
 
+def header_text(raw: str) -> str:
+    """A part header as the client meant it.
+
+    Headers are parsed as latin-1 (one character per byte: nothing refused);
+    browsers send UTF-8, some clients latin-1: UTF-8 when the bytes are UTF-8.
+    """
+    if raw.isascii():
+        return raw
+    try:
+        return raw.encode("latin-1").decode()
+    except UnicodeDecodeError:
+        return raw
+
+
 def disposition_params(header: str) -> dict[str, str]:
-    """Every parameter of a Content-Disposition header, RFC 2231 ones decoded."""
-    _, params = multipart_parser.parse_options_header(header)
+    """Every parameter of a Content-Disposition header, RFC 2231 ones decoded.
+
+    `header` is the latin-1 reading of the header's bytes: an extended
+    parameter (`filename*=iso-8859-1''caf%E9`, or with the raw bytes) is
+    decoded with the charset it declares.
+    """
+    _, params = multipart_parser.parse_options_header(
+        header_text(header), unquote=multipart_parser.content_disposition_unquote
+    )
     for name, charset, value in EXTENDED_PARAM.findall(header):
         try:
-            params[name] = unquote(value, encoding=charset or "utf-8", errors="strict")
-        except (LookupError, UnicodeDecodeError):
+            raw = unquote_to_bytes(value.encode("latin-1"))
+            params[name] = raw.decode(charset or "utf-8")
+        except (LookupError, UnicodeError):
             raise HttpError(HTTPStatus.BAD_REQUEST, "Unparsable multipart body")
     return params
 
@@ -81,7 +104,7 @@ class Multipart:
         if not boundary:
             raise HttpError(HTTPStatus.BAD_REQUEST, "Unparsable multipart body")
         try:
-            self._parser = multipart_parser.PushMultipartParser(boundary)
+            self._parser = multipart_parser.PushMultipartParser(boundary, header_charset="latin-1")
         except multipart_parser.MultipartError:
             raise HttpError(HTTPStatus.BAD_REQUEST, "Unparsable multipart body")
         return self.form, self.files
@@ -108,11 +131,13 @@ class Multipart:
             raise HttpError(HTTPStatus.BAD_REQUEST, "Unparsable multipart body")
 
     def close(self) -> None:
-        """Check the body ended with the closing boundary."""
+        """Check the body ended with the closing boundary, after one part at least."""
         if self._parser is not None:
             try:
                 self._parser.close()
             except multipart_parser.MultipartError:
+                raise HttpError(HTTPStatus.BAD_REQUEST, "Unparsable multipart body")
+            if not self._parts:  # RFC 7578 §4.1: one or more parts
                 raise HttpError(HTTPStatus.BAD_REQUEST, "Unparsable multipart body")
 
     def _too_large(self, message: str) -> HttpError:
@@ -127,13 +152,13 @@ class Multipart:
         if self.MAX_PARTS is not None and self._parts > self.MAX_PARTS:
             raise self._too_large(f"Too many multipart parts (limit: {self.MAX_PARTS})")
         params = disposition_params(segment.header("Content-Disposition", "") or "")
-        self._name = params.get("name", segment.name or "")
+        self._name = params.get("name", "")
         filename = params.get("filename")
         content_type = segment.header("Content-Type")
-        if filename is not None or content_type is not None:
+        if filename is not None:  # RFC 7578 §4.2: a file has a filename; a field may have a type
             self._file = UploadedFile(
-                filename=filename or "",
-                content_type=(content_type or "application/octet-stream").encode(),
+                filename=filename,
+                content_type=(content_type or "application/octet-stream").encode("latin-1"),
                 params=params,
             )
         else:

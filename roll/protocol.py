@@ -472,7 +472,7 @@ class HTTPProtocol(asyncio.Protocol):
         status = response.status
         body = response.body
         headers = response.headers
-        chunked = False
+        chunked = streamed = False
         if (request is not None and request.method == "HEAD") or status < 200 or status in BODYLESS_STATUSES:
             await _close_stream(body)
             body = b""
@@ -481,26 +481,33 @@ class HTTPProtocol(asyncio.Protocol):
                 body = body.encode()
             elif not isinstance(body, bytes):
                 if hasattr(body, "__aiter__"):
-                    chunked = True
-                    headers.setdefault("Transfer-Encoding", "chunked")
+                    streamed = True
+                    # A stream of known length (a file) goes as is; else chunked.
+                    chunked = "Content-Length" not in headers
+                    if chunked:
+                        headers.setdefault("Transfer-Encoding", "chunked")
                 else:
                     body = str(body).encode()
-            if not chunked:
+            if not streamed:
                 if "Content-Length" not in headers:
                     headers["Content-Length"] = str(len(body))
                 response.body = body
         try:
+            length = int(headers["Content-Length"]) if streamed and not chunked else 0
             head = serialize_head(STATUS_LINES[status], response)
         except ValueError as error:
             log.error("Invalid response headers: %s", error)
             await _close_stream(body)
             transport.write(STATUS_LINES[500] + b"Content-Length: 21\r\n\r\nInternal Server Error")
             return
-        if not chunked:
+        if not streamed:
             transport.write(head + body)
             return
         transport.write(head)
-        await self._write_chunks(body)
+        if chunked:
+            await self._write_chunks(body)
+        else:
+            await self._write_stream(body, length)
 
     async def _write_chunks(self, body: Any) -> None:
         try:
@@ -522,6 +529,30 @@ class HTTPProtocol(asyncio.Protocol):
         finally:
             await _close_stream(body)
         self.keep_alive = False
+
+    async def _write_stream(self, body: Any, length: int) -> None:
+        """A streamed body with a Content-Length: its bytes as they come, no framing."""
+        try:
+            async for item in body:
+                if self._closed:
+                    return
+                chunk = item if isinstance(item, bytes) else str(item).encode()
+                if len(chunk) > length:
+                    break  # more than announced: the client would take it for the next response
+                length -= len(chunk)
+                self.transport.write(chunk)
+                if self._writing_paused:
+                    await self._drained()
+            else:
+                if not length:
+                    return
+        except Exception:
+            log.exception("Error while streaming a response body")
+        finally:
+            await _close_stream(body)
+        log.error("A streamed body did not match its Content-Length: connection closed")
+        self.keep_alive = False
+        self.close()  # now: a response pipelined after this one would be out of step
 
     async def _drained(self) -> None:
         assert self.loop is not None

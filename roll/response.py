@@ -96,3 +96,12 @@ class Response:
         location, status = to
         self.headers["Location"] = location
         self.status = status
+
+
+def add_vary(headers: dict[str, str], field: str) -> None:
+    """Add `field` to the response's Vary header (caches key the response on it)."""
+    current = headers.get("Vary")
+    if not current:
+        headers["Vary"] = field
+    elif field.lower() not in {name.strip().lower() for name in current.split(",")}:
+        headers["Vary"] = f"{current}, {field}"

@@ -77,14 +77,26 @@ def handshake_request(request: Request) -> HandshakeRequest:
     return HandshakeRequest(path, headers)
 
 
-def refusal(method: str | None, http_version: str) -> tuple[HTTPStatus, str] | None:
-    """Why a handshake cannot be accepted before looking at its headers, if it cannot."""
+def refusal(
+    method: str | None, http_version: str, ws_version: str | None = "13"
+) -> tuple[HTTPStatus, str] | None:
+    """Why a handshake cannot be accepted before looking at its headers, if it cannot.
+
+    A `Sec-WebSocket-Version` other than 13 is a 426 (RFC 6455 §4.4), which
+    the answer completes with the version this server speaks; a missing one
+    is left to `websockets` (a malformed handshake, 400).
+    """
     if method != "GET":
         return HTTPStatus.METHOD_NOT_ALLOWED, f"invalid HTTP method; expected GET; got {method}"
     if http_version != "1.1":
         return (
             HTTPStatus.HTTP_VERSION_NOT_SUPPORTED,
             f"invalid HTTP version; expected HTTP/1.1; got HTTP/{http_version}",
+        )
+    if ws_version is not None and ws_version.strip() != "13":
+        return (
+            HTTPStatus.UPGRADE_REQUIRED,
+            f"unsupported Sec-WebSocket-Version; expected 13; got {ws_version}",
         )
     return None
 
@@ -159,6 +171,10 @@ class WSProtocol:
     # pong to come back before the connection is failed with 1011.
     PING_INTERVAL: float | None = 20
     PING_TIMEOUT: float | None = 20
+    # Bytes of automatic replies (pongs to its pings) queued for a client that
+    # does not read its socket: past that, it is dropped (close 1008). Without
+    # it, a client flooding pings would grow the server's memory without end.
+    MAX_UNREAD: int = 1024 * 1024
 
     def __init__(
         self, app: Roll, http: HTTPProtocol, request: Request, response: Response
@@ -180,6 +196,7 @@ class WSProtocol:
         self._reading_paused = False
         self._drain: asyncio.Task[None] | None = None
         self._handler_done = False
+        self._unread = 0  # bytes of replies queued while the client does not read
         # What runs once open: the route's handler, or what its `prepare` returned.
         self.handler: Any = None
 
@@ -340,11 +357,16 @@ class WSProtocol:
         )
         parser = getattr(self.http, "parser", None)
         version = parser.get_http_version() if parser is not None else "1.1"
-        refused = refusal(self.request.method, version)
+        refused = refusal(
+            self.request.method, version, self.request.headers.get("SEC-WEBSOCKET-VERSION")
+        )
         if refused is not None:
             answer = protocol.reject(*refused)
             if refused[0] == HTTPStatus.METHOD_NOT_ALLOWED:
                 answer.headers["Allow"] = "GET"
+            elif refused[0] == HTTPStatus.UPGRADE_REQUIRED:
+                answer.headers["Upgrade"] = "websocket"
+                answer.headers["Sec-WebSocket-Version"] = "13"
         else:
             answer = protocol.accept(handshake_request(self.request))
         response = self.response
@@ -524,22 +546,39 @@ class WSProtocol:
                 and not self._reading_paused
             ):
                 self._pause_reading()
-        self._flush()
+        replied = self._flush()
+        if self.http._writing_paused:  # over the transport's high-water mark: not reading
+            self._unread += replied
+            if self._unread > self.MAX_UNREAD:
+                self._drop_unreading(protocol)
+        else:
+            self._unread = 0
         if wake or protocol.state is not State.OPEN:
             self._wake()
         if protocol.state is not State.OPEN:
             self._fail_pings()
 
-    def _flush(self) -> None:
+    def _flush(self) -> int:
+        """Write what the protocol has to send; the number of bytes written."""
         protocol = self.protocol
         if protocol is None:
-            return
+            return 0
         transport = self.http.transport
+        written = 0
         for chunk in protocol.data_to_send():
             if not chunk:  # end of stream: the server closes the TCP connection
                 self._close_transport()
             elif transport is not None and not transport.is_closing():
                 transport.write(chunk)
+                written += len(chunk)
+        return written
+
+    def _drop_unreading(self, protocol: ServerProtocol) -> None:
+        """The client sends but does not read what that makes us send: drop it."""
+        log.info("Websocket %s: the client does not read its pongs", self.request.path)
+        if protocol.state is State.OPEN:
+            protocol.fail(CloseCode.POLICY_VIOLATION, "Not reading")
+        self.http.abort()  # a close frame would only queue behind what it does not read
 
     async def _drained(self) -> None:
         """Wait while the transport's write buffer is over its high-water mark."""
