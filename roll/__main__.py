@@ -1,4 +1,4 @@
-"""`python -m roll module:app [--host H] [--port P] [--workers N]`.
+"""`python -m roll module:app [--host H] [--port P] [--workers N] [--proxy-headers]`.
 
 One process serves in-process. With N > 1 workers, the parent binds the
 socket once, forks N children that all accept on it, restarts a child that
@@ -20,6 +20,7 @@ import traceback
 from types import FrameType
 from typing import TYPE_CHECKING, Sequence
 
+from .proxy import ProxyHeaders
 from .server import GRACE, run, url
 
 if TYPE_CHECKING:
@@ -144,10 +145,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--grace", type=float, default=GRACE,
         help=f"seconds in-flight requests get on shutdown (default: {GRACE:g})",
     )
+    parser.add_argument(
+        "--proxy-headers", action="store_true",
+        help="read the client address and scheme from X-Forwarded-For/-Proto or Forwarded"
+        " (from the trusted peers only)",
+    )
+    parser.add_argument(
+        "--forwarded-allow-ips", default=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        help="with --proxy-headers: comma-separated addresses or networks of the trusted"
+        " proxies, '*' for any (default: $FORWARDED_ALLOW_IPS or 127.0.0.1)",
+    )
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
     app = load_app(args.app)
+    if args.proxy_headers:
+        try:
+            ProxyHeaders(args.forwarded_allow_ips).install(app)
+        except ValueError as error:
+            parser.error(f"--forwarded-allow-ips: {error}")
     sock = bind(args.host, args.port)
     host, port = sock.getsockname()[:2]
     plural = "s" if args.workers > 1 else ""

@@ -32,7 +32,8 @@ class ProxyHeaders:
 
     `trusted`: addresses or networks ("127.0.0.1", "10.0.0.0/8", "::1"), as an
     iterable or one comma-separated string; "*" trusts every peer (only when
-    nothing but the proxy can reach the app).
+    nothing but the proxy can reach the app). A peer without an IP address
+    (a Unix socket) is trusted, as gunicorn does.
 
     With several proxies in a chain, `X-Forwarded-For: client, proxy1` (each
     proxy appends the address it got the request from), the client is the
@@ -62,8 +63,8 @@ class ProxyHeaders:
         app.proxy_headers = self
 
     def trusts(self, host: str | None) -> bool:
-        if host is None:
-            return self.trust_all
+        if host is None:  # no IP address: a Unix socket, which only local processes reach
+            return True
         known = self._known.get(host)
         if known is None:
             known = self.trust_all or _in_networks(host, self.networks)

@@ -11,12 +11,14 @@ from .app import TypedRoll, is_plain
 from .errors import InvalidRequest, Problem, RouteDefinitionError
 from .files import UploadFile
 from .markers import Body, Cookie, Depends, File, Form, Header, Json, Path, Query
+from .sse import EventStream, ServerSentEvent
 from .websocket import WebSocket
 
 __all__ = [
     "Body",
     "Cookie",
     "Depends",
+    "EventStream",
     "File",
     "Form",
     "Header",
@@ -26,6 +28,7 @@ __all__ = [
     "Problem",
     "Query",
     "RouteDefinitionError",
+    "ServerSentEvent",
     "TypedRoll",
     "UploadFile",
     "WebSocket",
