@@ -124,6 +124,7 @@ async def test_events_headers_and_framing(server: tuple[Server, str]) -> None:
             response = source.response
             assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
             assert response.headers["cache-control"] == "no-cache"
+            assert response.headers["x-accel-buffering"] == "no"  # nginx: pass each event on
             assert response.headers["transfer-encoding"] == "chunked"
             events = [(event.event, event.data, event.id, event.retry) async for event in source.aiter_sse()]
     assert events == [
