@@ -207,3 +207,23 @@ async def test_a_websocket_handler_relays_a_channel(broadcast: Broadcast) -> Non
             assert await asyncio.wait_for(client.recv(), 5) == b"\x00\xff"
     finally:
         await server.stop(grace=2)
+
+
+async def test_many_channels_leave_nothing_behind(broadcast: Broadcast) -> None:
+    for number in range(50):
+        async with broadcast.subscribe(f"user-{number}") as subscriber:
+            await broadcast.publish(f"user-{number}", "hi")
+            assert await take(subscriber, 1) == ["hi"]
+    assert broadcast._channels == {} and broadcast._locks == {}
+
+
+async def test_concurrent_subscribers_of_one_channel(broadcast: Broadcast) -> None:
+    async with AsyncExitStack() as stack:
+        subscribers = await asyncio.gather(
+            *(stack.enter_async_context(broadcast.subscribe("busy")) for _ in range(20))
+        )
+        assert broadcast.subscribers("busy") == 20
+        await broadcast.publish("busy", "all of you")
+        for subscriber in subscribers:
+            assert await take(subscriber, 1) == ["all of you"]
+    assert broadcast.subscribers("busy") == 0 and broadcast._locks == {}

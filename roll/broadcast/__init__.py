@@ -152,7 +152,9 @@ class Broadcast:
         self.connected = False
         self._closed = False
         self._channels: dict[str, dict[Subscriber, None]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        # Per channel: a lock around (un)subscribing, and how many hold or await it.
+        self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
 
     def __repr__(self) -> str:
         state = "connected" if self.connected else "disconnected"
@@ -178,6 +180,8 @@ class Broadcast:
         app.hooks["shutdown"].append(self.close)
 
     async def connect(self) -> None:
+        if self.connected:
+            return
         self._closed = False
         await self.backend.connect()
         self.connected = True
@@ -239,11 +243,21 @@ class Broadcast:
                     except Exception as error:  # the connection died meanwhile: nothing to undo
                         log.debug("Unsubscribing from %r: %r", channel, error)
 
-    def _lock(self, channel: str) -> asyncio.Lock:
-        lock = self._locks.get(channel)
-        if lock is None:
-            lock = self._locks[channel] = asyncio.Lock()
-        return lock
+    @asynccontextmanager
+    async def _lock(self, channel: str) -> AsyncIterator[None]:
+        """One (un)subscription of `channel` at a time; no lock kept for unused channels."""
+        entry = self._locks.get(channel)
+        if entry is None:
+            entry = self._locks[channel] = (asyncio.Lock(), [0])
+        lock, users = entry
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                del self._locks[channel]
 
     # Called by the backend.
 
@@ -258,7 +272,9 @@ class Broadcast:
             del local[subscriber]
         if not local:
             del self._channels[channel]
-            asyncio.get_running_loop().create_task(self._unsubscribe_if_unused(channel))
+            task = asyncio.get_running_loop().create_task(self._unsubscribe_if_unused(channel))
+            self._tasks.add(task)  # referenced until done
+            task.add_done_callback(self._tasks.discard)
 
     async def _unsubscribe_if_unused(self, channel: str) -> None:
         async with self._lock(channel):
