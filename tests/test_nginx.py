@@ -34,6 +34,7 @@ SITE = """
         server 127.0.0.1:{first} max_fails=0;
         server 127.0.0.1:{second} max_fails=0;
         keepalive 32;
+        keepalive_timeout 4s;
     }}
     server {{
         listen 127.0.0.1:{port};
