@@ -123,9 +123,12 @@ def _in_networks(host: str, networks: tuple[Network, ...]) -> bool:
     return any(address in network for network in networks)
 
 
+SCHEMES = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
+
+
 def _scheme(value: str, default: str) -> str:
-    value = value.strip().lower()
-    return value if value in ("http", "https", "ws", "wss") else default
+    """The scheme, "http" or "https" (a websocket's "ws"/"wss" counts as such); else `default`."""
+    return SCHEMES.get(value.strip().lower(), default)
 
 
 def _split_host_port(value: str) -> Address | None:

@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 
 from roll import Request, Response, Roll, WSProtocol
@@ -97,6 +99,8 @@ async def test_trusted_peer_x_forwarded(serve: Any) -> None:
     # Only the proto: the address stays the peer's.
     answer = await ask(port, {"X-Forwarded-Proto": "https"})
     assert answer["client"][0] == "127.0.0.1" and answer["scheme"] == "https"
+    answer = await ask(port, {"X-Forwarded-Proto": "WSS"})  # a websocket's: https
+    assert answer["scheme"] == "https"
 
 
 async def test_untrusted_peer_headers_ignored(serve: Any) -> None:
@@ -206,3 +210,24 @@ async def test_gunicorn_worker_proxy_headers(tmp_path: Path) -> None:
         assert answer["client"] == ["203.0.113.9", 0] and answer["scheme"] == "https"
         answer = await ask(port, FORGED, source="127.0.0.2")
         assert answer["client"] == ["127.0.0.2", answer["own_port"]]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    forwarded_for=st.one_of(st.none(), st.text(max_size=80)),
+    forwarded=st.one_of(st.none(), st.text(max_size=80)),
+    proto=st.one_of(st.none(), st.text(max_size=20)),
+)
+def test_any_header_value_gives_an_address_and_a_scheme(
+    forwarded_for: str | None, forwarded: str | None, proto: str | None
+) -> None:
+    headers = {
+        name: value
+        for name, value in (
+            ("X-FORWARDED-FOR", forwarded_for), ("FORWARDED", forwarded), ("X-FORWARDED-PROTO", proto)
+        )
+        if value is not None
+    }
+    client, scheme = ProxyHeaders("127.0.0.1, ::1").resolve(("127.0.0.1", 5000), "http", headers)
+    assert client is not None and isinstance(client[0], str) and isinstance(client[1], int)
+    assert scheme in ("http", "https")
