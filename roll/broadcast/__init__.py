@@ -149,7 +149,8 @@ class Broadcast:
         self.max_queue = max_queue
         self.max_delay = max_delay
         self.backend = self._backend(url)
-        self.connected = False
+        self.connected = False  # now (False while a lost connection is being reestablished)
+        self._open = False  # between connect() and close()
         self._closed = False
         self._channels: dict[str, dict[Subscriber, None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -180,16 +181,16 @@ class Broadcast:
         app.hooks["shutdown"].append(self.close)
 
     async def connect(self) -> None:
-        if self.connected:
+        if self._open:  # connected, or reconnecting by itself
             return
         self._closed = False
         await self.backend.connect()
-        self.connected = True
+        self._open = self.connected = True
 
     async def close(self) -> None:
         """End every subscriber's loop (after what it has queued), disconnect."""
         self._closed = True
-        self.connected = False
+        self._open = self.connected = False
         self._end_all()
         await self.backend.close()
 
