@@ -11,9 +11,11 @@ import asyncio
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
+from websockets.asyncio.client import ClientConnection, connect
 
 from broadcast_latency import APP, join, run
 from servers import redis_server, roll_server
@@ -71,3 +73,27 @@ async def test_100_clients_over_both_servers_get_1000_messages_in_order(
     assert result["timed_out_readers"] == 0
     assert result["lost"] == 0 and result["out_of_order"] == 0
     assert result["delivered"] == 100 * 1000
+
+
+async def test_workers_of_one_server_share_the_room(tmp_path: Path) -> None:
+    # `python -m roll --workers 2`: the kernel spreads the connections over
+    # both workers; through Redis, a message reaches the clients of both.
+    with redis_server(tmp_path) as url:
+        options = ("--workers", "2")
+        with roll_server(APP, tmp_path, *options, env={"ROLL_TEST_BROADCAST": url}) as (_, port):
+            clients: list[ClientConnection] = []
+            pids: set[int] = set()
+            try:
+                async with asyncio.timeout(30):
+                    while len(pids) < 2 or len(clients) < 4:
+                        client = await connect(f"ws://127.0.0.1:{port}/chat/workers")
+                        clients.append(client)
+                        pids.add(json.loads(await client.recv())["pid"])
+                async with httpx.AsyncClient() as http:
+                    await http.post(f"http://127.0.0.1:{port}/publish/workers", content="to all")
+                for client in clients:
+                    assert await asyncio.wait_for(client.recv(), 2) == "to all"
+            finally:
+                for client in clients:
+                    await client.close()
+    assert len(pids) == 2
