@@ -6,7 +6,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from typing_extensions import TypedDict
 
@@ -19,7 +19,7 @@ from websockets.exceptions import ConnectionClosed
 from roll import WSProtocol
 from roll.extensions import websockets_store
 from roll.server import Server
-from roll.typed import InvalidRequest, TypedRoll, WebSocket
+from roll.typed import Depends, InvalidRequest, TypedRoll, WebSocket
 from roll.typed.websocket import close_reason, validator
 
 
@@ -90,6 +90,17 @@ def make_app() -> TypedRoll:
         await ws.send(json.dumps({"stored": ws in app["websockets"]}))
         await ws.recv()
 
+    async def session() -> AsyncIterator[str]:
+        try:
+            yield "session"
+        except InvalidRequest as error:
+            app["finished with"] = error.problems[0]["name"]
+            raise
+
+    @app.route("/with-provider", protocol="websocket")
+    async def with_provider(ws: WebSocket, name: Annotated[str, Depends(session)]) -> None:
+        await ws.receive_json(Move)
+
     @app.route("/core", protocol="websocket")
     async def core(ws: WSProtocol) -> None:
         await ws.send(type(ws).__name__)
@@ -157,6 +168,13 @@ async def test_invalid_message_escaping_closes_1007_naming_the_problem(port: int
         await client.send("1")
         await client.send('"many"')
         assert await closed(client) == (1007, "message: Input should be a valid integer, unable to parse string as an integer")
+
+
+async def test_the_providers_get_the_invalid_message_error(port: int) -> None:
+    async with connect(f"ws://127.0.0.1:{port}/with-provider") as client:
+        await client.send('{"y": 1}')
+        assert await closed(client) == (1007, "x: Field required")
+    assert port_app[port]["finished with"] == "x"
 
 
 async def test_a_handler_can_catch_the_problems(port: int) -> None:
