@@ -1,4 +1,5 @@
-"""`python -m roll module:app [--host H] [--port P] [--workers N] [--reload] [--access-log]`.
+"""`python -m roll module:app [--host H] [--port P] [--workers N] [--reload] [--access-log]
+[--proxy-headers]`.
 
 One process serves in-process. With N > 1 workers, the parent binds the
 socket once, forks N children that all accept on it, restarts a child that
@@ -21,6 +22,7 @@ import traceback
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Sequence
 
+from .proxy import ProxyHeaders
 from .server import GRACE, run, url
 
 if TYPE_CHECKING:
@@ -55,8 +57,8 @@ def log_access(app: Roll) -> None:
 
     @app.listen("response")
     async def access(request: Any, response: Any) -> None:
-        transport = getattr(request.protocol, "transport", None)
-        peer = transport.get_extra_info("peername") if transport is not None else None
+        # `request.client`: the proxy's client when --proxy-headers trusts it.
+        peer = request.client
         client = peer[0] if peer else "-"
         target = request.url.decode("latin-1", "replace") if request.url else request.path
         logger.info('%s "%s %s" %d', client, request.method, target, response.status)
@@ -169,6 +171,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="restart when a .py file under the app's directory changes (needs watchfiles)",
     )
     parser.add_argument("--access-log", action="store_true", help="log one line per request")
+    parser.add_argument(
+        "--proxy-headers", action="store_true",
+        help="read the client address and scheme from X-Forwarded-For/-Proto or Forwarded"
+        " (from the trusted peers only)",
+    )
+    parser.add_argument(
+        "--forwarded-allow-ips", default=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        help="with --proxy-headers: comma-separated addresses or networks of the trusted"
+        " proxies, '*' for any (default: $FORWARDED_ALLOW_IPS or 127.0.0.1)",
+    )
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
@@ -179,6 +191,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = load_app(args.app)
     if args.access_log:
         log_access(app)
+    if args.proxy_headers:
+        try:
+            ProxyHeaders(args.forwarded_allow_ips).install(app)
+        except ValueError as error:
+            parser.error(f"--forwarded-allow-ips: {error}")
     sock = bind(args.host, args.port)
     host, port = sock.getsockname()[:2]
     plural = "s" if args.workers > 1 else ""

@@ -16,6 +16,7 @@ from autoroutes import Routes
 from . import cookies, multidict, multipart, websocket
 from .http import HTTP_METHODS, HttpError
 from .protocol import HTTPProtocol
+from .proxy import ProxyHeaders
 
 # Aliased: inside Roll, `Request` and `Response` are the swappable class attributes.
 from .request import Request as HttpRequest
@@ -70,6 +71,9 @@ class Roll(dict[str, Any]):
     HANDLER_TIMEOUT: float | None = None
     # Seconds `graceful_shutdown()` gives the requests in flight to finish.
     SHUTDOWN_GRACE: float = 10.0
+    # Set by `ProxyHeaders.install`: `request.client` / `request.scheme` then
+    # believe the proxy headers of trusted peers (see roll/proxy.py).
+    proxy_headers: ProxyHeaders | None = None
 
     def __init__(self) -> None:
         super().__init__()

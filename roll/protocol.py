@@ -109,6 +109,7 @@ class HTTPProtocol(asyncio.Protocol):
         "_timer",
         "_timer_at",
         "_deadline",
+        "_streaming",
     )
 
     # Lazy-body bytes buffered under which reading resumes.
@@ -140,6 +141,8 @@ class HTTPProtocol(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = INF
         self._deadline = INF
+        # (task, body) while a streamed body is being written.
+        self._streaming: tuple[asyncio.Task[Any], Any] | None = None
 
     # asyncio.Protocol
 
@@ -162,6 +165,10 @@ class HTTPProtocol(asyncio.Protocol):
             self.upgraded.connection_lost(exc)
         if self.request is not None:
             self.request.fail(ClientDisconnected())
+        if self._streaming is not None:
+            # The writer may wait for the body's next chunk (an idle event
+            # stream) for ever: stop it, which closes the body.
+            self._streaming[0].cancel()
         if self._drain is not None and not self._drain.done():
             self._drain.set_result(None)
 
@@ -482,6 +489,10 @@ class HTTPProtocol(asyncio.Protocol):
             elif not isinstance(body, bytes):
                 if hasattr(body, "__aiter__"):
                     streamed = True
+                    # A streamed body may bring its own default headers
+                    # (an event stream: its Content-Type, no caching).
+                    for name, value in getattr(body, "response_headers", {}).items():
+                        headers.setdefault(name, value)
                     # A stream of known length (a file) goes as is; else chunked.
                     chunked = "Content-Length" not in headers
                     if chunked:
@@ -510,6 +521,8 @@ class HTTPProtocol(asyncio.Protocol):
             await self._write_stream(body, length)
 
     async def _write_chunks(self, body: Any) -> None:
+        task = asyncio.current_task()
+        self._streaming = (task, body) if task is not None else None
         try:
             async for item in body:
                 if self._closed:
@@ -527,6 +540,7 @@ class HTTPProtocol(asyncio.Protocol):
             log.exception("Error while streaming a response body")
             self.keep_alive = False
         finally:
+            self._streaming = None
             await _close_stream(body)
         self.keep_alive = False
 
@@ -602,11 +616,20 @@ class HTTPProtocol(asyncio.Protocol):
     def shutdown(self) -> None:
         """Close gracefully: now if idle, else after the responses in flight.
 
+        A streamed body being written that has a `shutdown()` method (an
+        event stream, which would never end by itself) has it called.
+
         A connection taken over (a websocket) gets its `shutdown()` method
         called when it has one; else its task is cancelled (a websocket
         handler cancelled closes with 1001), else it is closed.
         """
         self.keep_alive = False
+        if self._streaming is not None:
+            # A streamed body that never ends by itself (an event stream)
+            # has a `shutdown()` that ends it.
+            shutdown = getattr(self._streaming[1], "shutdown", None)
+            if shutdown is not None:
+                shutdown()
         if self.upgraded is not None:
             shutdown = getattr(self.upgraded, "shutdown", None)
             if shutdown is not None:

@@ -79,6 +79,9 @@ class Request(dict[str, Any]):
         "_json",
         "_cookies",
         "_after_response",
+        # `client` and `scheme`, set when first read (never set: no cost).
+        "_client",
+        "_scheme",
     )
 
     def __init__(self, app: Roll | None, protocol: HTTPProtocol | None) -> None:
@@ -136,6 +139,41 @@ class Request(dict[str, Any]):
     @property
     def origin(self) -> str:
         return self.headers.get("ORIGIN", "")
+
+    @property
+    def client(self) -> tuple[str, int] | None:
+        """The client's (address, port): the connection's peer, or, behind a
+        trusted proxy (`roll.proxy.ProxyHeaders`), the one it forwarded (port
+        0 when it gave none). None when unknown (no socket)."""
+        try:
+            return self._client
+        except AttributeError:
+            self._find_client()
+            return self._client
+
+    @property
+    def scheme(self) -> str:
+        """The scheme, "http" or "https" (as the trusted proxy says, if any)."""
+        try:
+            return self._scheme
+        except AttributeError:
+            self._find_client()
+            return self._scheme
+
+    def _find_client(self) -> None:
+        transport = self.protocol.transport if self.protocol is not None else None
+        peer: Any = None
+        scheme = "http"
+        if transport is not None:
+            peer = transport.get_extra_info("peername")
+            if transport.get_extra_info("sslcontext") is not None:
+                scheme = "https"
+        client = (peer[0], peer[1]) if isinstance(peer, tuple) and len(peer) >= 2 else None
+        proxy = self.app.proxy_headers if self.app is not None else None
+        if proxy is not None:
+            client, scheme = proxy.resolve(client, scheme, self.headers)
+        self._client = client
+        self._scheme = scheme
 
     @property
     def cookies(self) -> dict[str, str]:

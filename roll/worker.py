@@ -5,7 +5,10 @@ sockets on an asyncio loop (uvloop's when installed), and on SIGTERM stops
 accepting, lets in-flight requests finish (up to `--graceful-timeout`),
 closes, then runs the shutdown listeners. SIGINT and SIGQUIT stop at once.
 With `--max-requests N`, a worker stops gracefully after N responses and
-gunicorn starts a fresh one.
+gunicorn starts a fresh one. With the environment variable
+`ROLL_PROXY_HEADERS=1` (e.g. `-e ROLL_PROXY_HEADERS=1`), `request.client` and
+`request.scheme` read the proxy headers of the peers gunicorn's
+`--forwarded-allow-ips` trusts (see roll/proxy.py).
 
 gunicorn is an optional dependency (`pip install roll-typed[gunicorn]`); only
 this module imports it.
@@ -21,6 +24,7 @@ import sys
 from gunicorn.workers.base import Worker as BaseWorker
 
 from .app import Roll
+from .proxy import ProxyHeaders
 from .request import Request
 from .response import Response
 from .server import Server, loop_factory
@@ -36,6 +40,9 @@ class Worker(BaseWorker):
         app = self.wsgi
         if not isinstance(app, Roll):
             raise TypeError(f"{app!r} is not a Roll app")
+        if os.environ.get("ROLL_PROXY_HEADERS", "").lower() in ("1", "true", "yes", "on"):
+            # Trusting gunicorn's own setting (--forwarded-allow-ips).
+            ProxyHeaders(self.cfg.forwarded_allow_ips).install(app)
         with asyncio.Runner(loop_factory=loop_factory()) as runner:
             runner.run(self.serve(app))
 

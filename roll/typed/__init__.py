@@ -12,12 +12,14 @@ from .errors import InvalidRequest, Problem, RouteDefinitionError
 from .files import UploadFile
 from .markers import Body, Cookie, Depends, File, Form, Header, Json, Path, Query
 from .router import Router
+from .sse import EventStream, ServerSentEvent
 from .websocket import WebSocket
 
 __all__ = [
     "Body",
     "Cookie",
     "Depends",
+    "EventStream",
     "File",
     "Form",
     "Header",
@@ -28,6 +30,7 @@ __all__ = [
     "Query",
     "RouteDefinitionError",
     "Router",
+    "ServerSentEvent",
     "TypedRoll",
     "UploadFile",
     "WebSocket",

@@ -120,9 +120,24 @@ class GuardedBody:
         except StopAsyncIteration:
             self.done = True
             raise
+        except asyncio.CancelledError:
+            # The core cancels a stream whose client left (or cut at shutdown).
+            self.error = ClientDisconnected()
+            raise
         except BaseException as error:
             self.error = error
             raise
+
+    # What the core asks of the body itself (an `EventStream`'s headers, its end
+    # at shutdown).
+    @property
+    def response_headers(self) -> Any:
+        return getattr(self.body, "response_headers", {})
+
+    def shutdown(self) -> None:
+        shutdown = getattr(self.body, "shutdown", None)
+        if shutdown is not None:
+            shutdown()
 
     async def aclose(self) -> None:
         if self.iterator is not None and not self.done and self.error is None:

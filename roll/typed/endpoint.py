@@ -17,6 +17,7 @@ from .dependencies import Scope, resolve
 from .errors import JSON_CONTENT_TYPE, Invalid, InvalidRequest, Problem
 from .plan import Plan, qualname
 from .returns import render
+from .websocket import close_invalid
 
 Handler = Callable[..., Awaitable[Any]]
 
@@ -55,7 +56,8 @@ def make_prepare(call: Handler, plan: Plan) -> Callable[..., Awaitable[Handler]]
     here are finished when the handler returns (the error thrown in if it
     fails), or, if it never runs (the client left during the handshake, a
     `websocket_connect` listener failed), when the connection is over, with
-    `ClientDisconnected` thrown in.
+    `ClientDisconnected` thrown in. An `InvalidRequest` escaping the handler
+    (an invalid message) closes the connection with 1007.
     """
 
     async def prepare(request: Any, ws: Any, **vars: str) -> Handler:
@@ -74,6 +76,10 @@ def make_prepare(call: Handler, plan: Plan) -> Callable[..., Awaitable[Handler]]
         async def run(request: Any, ws: Any, **vars: str) -> None:
             try:
                 await call(**kwargs)
+            except InvalidRequest as error:  # an invalid message: close 1007
+                await scope.close(error)
+                await close_invalid(ws, error)
+                return
             except BaseException as error:
                 await scope.close(error)
                 raise

@@ -19,6 +19,7 @@ from roll import HttpError
 from .converters import Converter, Rejected
 from .errors import Invalid, Problem, invalid, problem
 from .files import UploadFile
+from .websocket import WebSocket
 
 Extractor = Callable[[Any, Any, dict[str, str]], Any]
 Reader = Callable[[Any], Mapping[str, Any]]
@@ -34,6 +35,10 @@ def take_request(request: Any, response: Any, vars: dict[str, str]) -> Any:
 
 def take_response(request: Any, response: Any, vars: dict[str, str]) -> Any:
     return response
+
+
+def take_websocket(request: Any, response: Any, vars: dict[str, str]) -> Any:
+    return WebSocket(response)  # `response` is the core's websocket on a websocket route
 
 
 def fallback(location: str, name: str, default: Any, optional: bool) -> Callable[[], Any]:

@@ -209,8 +209,10 @@ def resolve_parameter(
         if is_subclass(base, Request) or (unannotated and name in REQUEST_NAMES):
             return request_only(analysis, name, owner, ex.take_request)
         is_websocket = base is WebSocket or is_subclass(base, WSProtocol)
+        if route.websocket and is_subclass(base, WSProtocol):
+            return ex.take_response  # the core's object, as annotated
         if route.websocket and (is_websocket or (unannotated and name in WEBSOCKET_NAMES)):
-            return ex.take_response
+            return ex.take_websocket
         if is_subclass(base, Response) or (unannotated and name in RESPONSE_NAMES):
             if route.websocket:
                 raise analysis.fail(name, "a websocket handler has no response", owner)

@@ -201,9 +201,13 @@ async def test_websocket_invalid_input(liveclient: LiveClient) -> None:
     }
 
 
-def as_websocket(ws: WSProtocol) -> WebSocket:
-    return ws  # mypy checks that the core's websocket matches the Protocol
-
-
-def test_the_core_websocket_is_a_websocket() -> None:
-    assert issubclass(WSProtocol, WebSocket)
+def test_the_typed_websocket_is_the_core_connection() -> None:
+    # A thin wrapper (it adds the typed JSON methods): equal to the core's
+    # object, so sets of connections (websockets_store) find either.
+    core = WSProtocol.__new__(WSProtocol)
+    ws = WebSocket(core)
+    assert ws.core is core
+    assert ws == core and core == ws and ws == WebSocket(core)
+    assert hash(ws) == hash(core)
+    assert core in {ws} and ws in {core}
+    assert ws != WebSocket(WSProtocol.__new__(WSProtocol))
