@@ -212,7 +212,7 @@ _PLACEHOLDER = re.compile(r"{([^}:]+)(?::(?:[^{}]|{[^{}]*})*)?}")
 
 
 def _template(path: str) -> str:
-    """`/t/{p:int}` → `/t/{p}`: the placeholder names only."""
+    """`/t/{p:digit}` → `/t/{p}`: the placeholder names only."""
     return _PLACEHOLDER.sub(lambda match: "{" + match.group(1) + "}", path)
 
 
