@@ -1,4 +1,37 @@
-"""Roll: a pico asyncio web framework."""
+"""Roll: a pico asyncio web framework.
+
+The modules of `roll/` form a straight stack, `LAYERS` below, bottom first.
+A module imports only modules of the layers below its own: never one of its
+own layer or above, not even under `TYPE_CHECKING` or inside a function. What
+a lower module needs from a higher one, it declares as a small
+`typing.Protocol` the higher one satisfies (`request.RequestApp`,
+`protocol.App`, `protocol.Upgraded`...). The typed layer sits above the whole
+core. `tests/test_layering.py` walks the imports of every module against
+this order; a new module gets its place here.
+"""
+
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("roll.http", "roll.cookies"),
+    ("roll.multidict",),
+    ("roll.multipart",),
+    ("roll.request", "roll.response"),
+    ("roll.protocol",),
+    ("roll.websocket",),
+    ("roll.app",),
+    ("roll.server", "roll.testing"),
+    ("roll.extensions", "roll.worker", "roll.__main__"),
+    ("roll",),
+    # The typed layer.
+    ("roll.typed.markers", "roll.typed.files", "roll.typed.websocket", "roll.typed.errors"),
+    ("roll.typed.typeinfo", "roll.typed.returns"),
+    ("roll.typed.converters",),
+    ("roll.typed.extractors",),
+    ("roll.typed.dependencies",),
+    ("roll.typed.plan",),
+    ("roll.typed.endpoint",),
+    ("roll.typed.app",),
+    ("roll.typed",),
+)
 
 from .app import Roll
 from .cookies import Cookies

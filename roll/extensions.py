@@ -10,11 +10,11 @@ import sys
 import traceback as traceback_module
 from http import HTTPStatus
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, cast
 
 from mimeparse import MimeTypeParseException, best_match
 
-from .http import HTTP_METHODS, HttpError
+from .http import HTTP_METHODS, HttpError, RouteOptions
 
 if TYPE_CHECKING:
     from .app import Roll
@@ -116,7 +116,7 @@ def content_negociation(app: Roll) -> None:
     @app.listen("request")
     async def reject_unacceptable_requests(request: Request, response: Response) -> None:
         payload = request.route.payload
-        accepts: list[str] | None = payload.get("accepts") if payload else None
+        accepts = cast(RouteOptions, payload).get("accepts") if payload else None
         if not accepts:
             return
         accept = request.headers.get("ACCEPT")
@@ -226,7 +226,7 @@ def named_url(app: Roll) -> Callable[..., str]:
 
     @app.listen("route:add")
     def on_route_add(path: str, view: Any, **extras: Any) -> None:
-        name = extras.get("name") or view.__name__.lower()
+        name = cast(RouteOptions, extras).get("name") or view.__name__.lower()
         if name in registry and registry[name][0] is not view:
             raise ValueError(f"Route with name {name!r} already exists: {registry[name][1]}")
         registry[name] = (view, _template(path))

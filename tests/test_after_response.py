@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from hardening_helpers import connect, get, reset
 
-from roll import Request, Response, Roll
+from roll import HTTPProtocol, Request, Response, Roll
 from roll.testing import Client, LiveClient, Transport
 
 
@@ -22,7 +22,7 @@ def app() -> Roll:
     @app.route("/")
     async def index(request: Request, response: Response) -> None:
         protocol = request.protocol
-        assert protocol is not None
+        assert isinstance(protocol, HTTPProtocol)
 
         def sync_callback() -> None:
             # The response is already written when the callback runs.

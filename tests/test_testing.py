@@ -10,7 +10,7 @@ from typing import Any, AsyncIterator, Iterator
 
 import pytest
 
-from roll import Request, Response, Roll
+from roll import HTTPProtocol, Request, Response, Roll
 from roll.testing import Client, LiveClient, Transport
 
 
@@ -397,7 +397,7 @@ async def test_liveclient_query_on_a_connection_closed_without_answer(
 ) -> None:
     @app.listen("headers")
     async def drop(request: Request, response: Response) -> None:
-        assert request.protocol is not None
+        assert isinstance(request.protocol, HTTPProtocol)
         request.protocol.transport.abort()
 
     with pytest.raises(ConnectionError):

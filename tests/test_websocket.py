@@ -20,7 +20,7 @@ from websockets.uri import parse_uri
 
 import roll
 import roll.testing
-from roll import Request, Roll, WSProtocol
+from roll import HTTPProtocol, Request, Roll, WSProtocol
 from roll.testing import LiveClient, Transport
 from roll.websocket import Assembler, handshake_request, refusal, select_subprotocol
 
@@ -437,7 +437,7 @@ async def test_cancelled_handler_closes_1001(
 
     @app.route("/ws", protocol="websocket")
     async def handler(request: Request, ws: WSProtocol) -> None:
-        assert request.protocol is not None and request.protocol.task is not None
+        assert isinstance(request.protocol, HTTPProtocol) and request.protocol.task is not None
         tasks.append(request.protocol.task)
         await ws.recv()
 

@@ -6,10 +6,11 @@ import inspect
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from roll import Request, Response, Roll
 from roll.app import Handler
+from roll.http import RouteOptions
 
 from .dependencies import Singleton, kind_of
 from .endpoint import make_endpoint
@@ -159,7 +160,7 @@ class TypedRoll(Roll):
         websocket = route.protocol == "websocket"
         info = RouteInfo(route.path, frozenset() if websocket else methods, route.protocol)
         plan = plan_handler(handler, info, self.providers, route.localns)
-        status = route.extras.get("status")
+        status = cast(RouteOptions, route.extras).get("status")
         endpoint = make_endpoint(
             handler,
             plan,
