@@ -18,7 +18,7 @@ import pytest
 
 from .app import Roll
 from .protocol import HTTPProtocol
-from .response import Response
+from .response import JSON_CONTENT_TYPE, Response
 
 try:
     import pytest_asyncio
@@ -107,7 +107,7 @@ def encode_body(
 class Client:
     """In-memory client: each request goes through a fresh protocol and transport."""
 
-    content_type = "application/json; charset=utf-8"
+    content_type = JSON_CONTENT_TYPE
 
     def __init__(self, app: Roll) -> None:
         self.app = app
