@@ -1,6 +1,11 @@
-"""The pytest plugin: an in-memory `client` and a real-socket `liveclient`.
+"""Test support: the pytest plugin and the tools under it.
 
-Both need an `app` fixture returning the Roll app under test.
+The fixtures, `client` (in memory) and `liveclient` (a real socket), need an
+`app` fixture returning the Roll app under test. Under them, for tests that
+work at the byte level: `open_protocol` and `drive`, the one in-memory
+driver (a connection on a fake `Transport`), and `read_responses` /
+`read_response`, the one response reader (`WireResponse`s, from bytes or from
+a socket).
 """
 
 from __future__ import annotations
@@ -104,6 +109,54 @@ def encode_body(
     return json.dumps(data).encode(), content_type
 
 
+def open_protocol(app: Roll, transport: Transport | None = None) -> HTTPProtocol:
+    """A new in-memory connection to `app`: its protocol, made on `transport`.
+
+    The app gets the running loop first, as a server would give it.
+    """
+    app.loop = asyncio.get_running_loop()
+    protocol = app.HttpProtocol(app)
+    protocol.connection_made(transport if transport is not None else Transport())
+    return protocol
+
+
+async def drive(
+    app: Roll, chunks: Iterable[bytes], transport: Transport | None = None
+) -> Transport:
+    """Feed `chunks` to a new in-memory connection, one read each, then drop it.
+
+    Returns the transport (`data` is what the server wrote) once the tasks
+    the connection started are over. Fails (AssertionError) when the server
+    side misbehaved: `data_received` raised, a task failed, was cancelled or
+    hung for 5 s, or an error reached the loop's exception handler.
+    """
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, Any]] = []
+    previous_handler = loop.get_exception_handler()
+    loop.set_exception_handler(lambda loop, context: errors.append(context))
+    before = asyncio.all_tasks()
+    try:
+        protocol = open_protocol(app, transport)
+        for chunk in chunks:
+            protocol.data_received(chunk)
+            await asyncio.sleep(0)
+        if not protocol.transport.is_closing():
+            await asyncio.sleep(0)
+        protocol.connection_lost(None)  # ends requests still waiting for a body
+        started = asyncio.all_tasks() - before - {asyncio.current_task()}
+        if started:
+            done, hanging = await asyncio.wait(started, timeout=5)
+            assert not hanging, f"tasks left hanging: {hanging}"
+            for task in done:
+                assert not task.cancelled(), f"task cancelled: {task}"
+                assert task.exception() is None, f"task failed: {task.exception()!r}"
+    finally:
+        loop.set_exception_handler(previous_handler)
+    assert errors == [], errors
+    result: Transport = protocol.transport
+    return result
+
+
 class Client:
     """In-memory client: each request goes through a fresh protocol and transport."""
 
@@ -132,10 +185,7 @@ class Client:
         head = f"{method} {target} HTTP/1.1\r\n" + "".join(
             f"{name}: {value}\r\n" for name, value in headers.items()
         )
-        self.app.loop = asyncio.get_running_loop()
-        protocol = self.app.HttpProtocol(self.app)
-        protocol.connection_made(Transport())
-        self.protocol = protocol
+        protocol = self.protocol = open_protocol(self.app)
         protocol.data_received(head.encode() + b"\r\n" + body)
         if protocol.upgraded is not None and protocol.task is not None:
             # A websocket: this client speaks none, and its session would only end
@@ -186,7 +236,7 @@ class Client:
 
 
 class WireResponse:
-    """A response as read from a socket."""
+    """A response as read from the wire (`read_responses`, `read_response`)."""
 
     def __init__(self) -> None:
         self.status: HTTPStatus = HTTPStatus.OK
@@ -199,7 +249,7 @@ class WireResponse:
         self._parts: list[bytes] = []
         self._chunked = False
 
-    # httptools.HttpResponseParser callbacks
+    # httptools.HttpResponseParser callbacks, passed on by ResponseReader.
 
     def on_status(self, reason: bytes) -> None:
         self.reason += reason.decode()
@@ -229,11 +279,64 @@ class WireResponse:
         self.complete = True
 
 
+class ResponseReader:
+    """Reads the responses of one connection: feed it bytes as they come."""
+
+    def __init__(self) -> None:
+        self.responses: list[WireResponse] = []
+        self.parser = httptools.HttpResponseParser(self)
+
+    def feed(self, data: bytes) -> None:
+        self.parser.feed_data(data)
+
+    @property
+    def current(self) -> WireResponse:
+        if not self.responses:
+            self.responses.append(WireResponse())
+        return self.responses[-1]
+
+    def on_message_begin(self) -> None:
+        if not self.responses or self.responses[-1].complete:
+            self.responses.append(WireResponse())
+
+    def on_status(self, reason: bytes) -> None:
+        self.current.on_status(reason)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.current.on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self.current.status = HTTPStatus(self.parser.get_status_code())
+        self.current.on_headers_complete()
+
+    def on_body(self, data: bytes) -> None:
+        self.current.on_body(data)
+
+    def on_chunk_header(self) -> None:
+        self.current.on_chunk_header()
+
+    def on_chunk_complete(self) -> None:
+        self.current.on_chunk_complete()
+
+    def on_message_complete(self) -> None:
+        self.current.on_message_complete()
+
+
+def read_responses(raw: bytes) -> list[WireResponse]:
+    """Every complete response in `raw` (what a server wrote), up to any unparsable byte."""
+    reader = ResponseReader()
+    try:
+        reader.feed(raw)
+    except httptools.HttpParserError:
+        pass
+    return [response for response in reader.responses if response.complete]
+
+
 def read_body(raw: bytes) -> bytes:
-    """The body of a raw HTTP response, chunked or not."""
-    response = WireResponse()
-    parser = httptools.HttpResponseParser(response)
-    parser.feed_data(raw)
+    """The body of a raw HTTP response, chunked or not (what arrived of it if cut short)."""
+    reader = ResponseReader()
+    reader.feed(raw)
+    response = reader.current
     return response.body if response.complete else b"".join(response._parts)
 
 
@@ -297,8 +400,10 @@ class LiveClient:
 
 
 async def read_response(reader: asyncio.StreamReader) -> WireResponse:
-    response = WireResponse()
-    parser = httptools.HttpResponseParser(response)
+    """The next response from a socket (all of it, or up to a 101's head)."""
+    responses = ResponseReader()
+    response = responses.current
+    parser = responses.parser
     while not response.complete:
         data = await reader.read(65536)
         if not data:
@@ -317,8 +422,6 @@ async def read_response(reader: asyncio.StreamReader) -> WireResponse:
             break
     if not response.headers_complete:
         raise ConnectionError("The connection closed before a response head")
-    status = parser.get_status_code()
-    response.status = HTTPStatus(status)
     if not response.complete:
         response.body = b"".join(response._parts)
     return response
@@ -343,4 +446,16 @@ if pytest_asyncio is not None:
         await app.shutdown()
 
 
-__all__ = ["Client", "LiveClient", "Transport", "WireResponse", "encode_body", "pytest"]
+__all__ = [
+    "Client",
+    "LiveClient",
+    "ResponseReader",
+    "Transport",
+    "WireResponse",
+    "drive",
+    "encode_body",
+    "open_protocol",
+    "pytest",
+    "read_response",
+    "read_responses",
+]

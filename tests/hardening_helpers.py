@@ -1,4 +1,7 @@
-"""Helpers for the limits, timeouts, failure and fuzz tests: raw sockets and an in-memory driver."""
+"""Raw-socket helpers for the limits, timeouts and failure tests.
+
+The in-memory driver and the response reader are public: `roll.testing`.
+"""
 
 from __future__ import annotations
 
@@ -6,55 +9,9 @@ import asyncio
 import os
 import socket
 import struct
-from dataclasses import dataclass, field
-from typing import Any
-
-import httptools
 
 from roll import Roll
-from roll.testing import Transport
-
-
-@dataclass
-class Reply:
-    status: int = 0
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-
-
-class _Collector:
-    def __init__(self) -> None:
-        self.replies: list[Reply] = []
-        self._current = Reply()
-        self.parser: httptools.HttpResponseParser | None = None
-
-    def on_message_begin(self) -> None:
-        self._current = Reply()
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._current.headers[name.decode()] = value.decode()
-
-    def on_headers_complete(self) -> None:
-        assert self.parser is not None
-        self._current.status = self.parser.get_status_code()
-
-    def on_body(self, data: bytes) -> None:
-        self._current.body += data
-
-    def on_message_complete(self) -> None:
-        self.replies.append(self._current)
-
-
-def parse_replies(raw: bytes) -> list[Reply]:
-    """Every complete response in `raw`."""
-    collector = _Collector()
-    parser = httptools.HttpResponseParser(collector)
-    collector.parser = parser
-    try:
-        parser.feed_data(raw)
-    except httptools.HttpParserError:
-        pass
-    return collector.replies
+from roll.testing import WireResponse, read_responses
 
 
 async def connect(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -92,7 +49,7 @@ async def exchange(port: int, data: bytes, timeout: float = 5.0) -> bytes:
 
 async def read_replies(
     reader: asyncio.StreamReader, count: int, timeout: float = 5.0
-) -> list[Reply]:
+) -> list[WireResponse]:
     """Read `count` responses on a connection that stays open."""
     raw = b""
     async with asyncio.timeout(timeout):
@@ -101,13 +58,13 @@ async def read_replies(
             if not data:
                 raise ConnectionError(f"closed by the server after {raw!r}")
             raw += data
-            replies = parse_replies(raw)
+            replies = read_responses(raw)
             if len(replies) >= count:
                 assert len(replies) == count, raw
                 return replies
 
 
-async def read_reply(reader: asyncio.StreamReader, timeout: float = 5.0) -> Reply:
+async def read_reply(reader: asyncio.StreamReader, timeout: float = 5.0) -> WireResponse:
     """Read one response on a connection that stays open."""
     return (await read_replies(reader, 1, timeout))[0]
 
@@ -135,33 +92,3 @@ async def serve(app: Roll) -> tuple[asyncio.Server, int]:
 
 def get(path: str = "/", headers: str = "") -> bytes:
     return f"GET {path} HTTP/1.1\r\nHost: x\r\n{headers}\r\n".encode()
-
-
-async def feed_protocol(app: Roll, chunks: list[bytes]) -> Transport:
-    """Feed `chunks` to a fresh protocol in memory, then drop the connection.
-
-    Asserts the protocol never raised, no task was left hanging or failed, and
-    nothing reached the loop's exception handler. Returns the transport.
-    """
-    loop = asyncio.get_running_loop()
-    errors: list[dict[str, Any]] = []
-    loop.set_exception_handler(lambda loop, context: errors.append(context))
-    app.loop = loop
-    protocol = app.HttpProtocol(app)
-    transport = Transport()
-    protocol.connection_made(transport)
-    for chunk in chunks:
-        protocol.data_received(chunk)  # must never raise
-        await asyncio.sleep(0)
-    if not transport.is_closing():
-        await asyncio.sleep(0)
-    protocol.connection_lost(None)  # ends requests still waiting for a body
-    pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-    if pending:
-        done, still = await asyncio.wait(pending, timeout=5)
-        assert not still, "tasks left hanging"
-        for task in done:
-            assert not task.cancelled()
-            assert task.exception() is None
-    assert errors == []
-    return transport

@@ -10,7 +10,7 @@ import pytest
 from hardening_helpers import connect, get, reset
 
 from roll import HTTPProtocol, Request, Response, Roll
-from roll.testing import Client, LiveClient, Transport
+from roll.testing import Client, LiveClient, open_protocol
 
 
 @pytest.fixture
@@ -144,9 +144,7 @@ async def test_client_gone_before_the_response(liveclient: LiveClient, app: Roll
 
 
 async def test_task_cancelled(app: Roll) -> None:
-    app.loop = asyncio.get_running_loop()
-    protocol = app.HttpProtocol(app)
-    protocol.connection_made(Transport())
+    protocol = open_protocol(app)
     protocol.data_received(get("/slow"))
     await asyncio.sleep(0.01)
     assert protocol.task is not None

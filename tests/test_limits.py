@@ -8,17 +8,16 @@ from typing import Any
 
 import pytest
 from hardening_helpers import (
-    Reply,
     connect,
     exchange,
     get,
-    parse_replies,
     read_replies,
     read_until_closed,
 )
 
+from roll import server
 from roll import HTTPProtocol, Multipart, Request, Response, Roll
-from roll.testing import LiveClient
+from roll.testing import LiveClient, Transport, WireResponse, open_protocol, read_responses
 
 
 class SmallProtocol(HTTPProtocol):
@@ -86,13 +85,13 @@ def app() -> Roll:
     return app
 
 
-def only(raw: bytes) -> Reply:
-    replies = parse_replies(raw)
+def only(raw: bytes) -> WireResponse:
+    replies = read_responses(raw)
     assert len(replies) == 1, raw
     return replies[0]
 
 
-def assert_short(reply: Reply, *words: bytes) -> None:
+def assert_short(reply: WireResponse, *words: bytes) -> None:
     assert len(reply.body) < 120, reply.body
     assert b"Traceback" not in reply.body
     for word in words:
@@ -310,7 +309,7 @@ MALFORMED = {
 async def test_malformed_request(liveclient: LiveClient, app: Roll, raw: bytes) -> None:
     smuggled = b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
     answer = await exchange(liveclient.port, raw + smuggled)
-    replies = parse_replies(answer)
+    replies = read_responses(answer)
     assert [reply.status for reply in replies] == [400], answer
     assert_short(replies[0])
     assert "/smuggled" not in app["calls"]
@@ -318,7 +317,7 @@ async def test_malformed_request(liveclient: LiveClient, app: Roll, raw: bytes) 
 
 async def test_malformed_after_good_pipelined(liveclient: LiveClient) -> None:
     answer = await exchange(liveclient.port, get() + b"SPAM / HTTP/1.1\r\n\r\n" + get())
-    assert [reply.status for reply in parse_replies(answer)] == [200, 400]
+    assert [reply.status for reply in read_responses(answer)] == [200, 400]
 
 
 # Pipelining
@@ -334,20 +333,16 @@ async def test_pipelined_within_limit(liveclient: LiveClient) -> None:
 
 async def test_too_many_pipelined(liveclient: LiveClient, app: Roll) -> None:
     answer = await exchange(liveclient.port, get() * 10)
-    statuses = [reply.status for reply in parse_replies(answer)]
+    statuses = [reply.status for reply in read_responses(answer)]
     assert statuses == [200, 200, 200, 200, 429]
-    assert b"limit: 4" in parse_replies(answer)[-1].body
+    assert b"limit: 4" in read_responses(answer)[-1].body
     assert len(app["calls"]) == 4
 
 
 async def test_pipelined_reading_paused(app: Roll) -> None:
     # In memory: at MAX_PIPELINED requests in flight, the protocol stops reading.
-    from roll.testing import Transport
-
-    app.loop = asyncio.get_running_loop()
-    protocol = app.HttpProtocol(app)
     transport = Transport()
-    protocol.connection_made(transport)
+    protocol = open_protocol(app, transport)
     protocol.data_received(get() * 4)
     assert transport.reading is False
     assert protocol.task is not None
@@ -442,4 +437,5 @@ def test_defaults() -> None:
         1048576,
         64 * 1048576,
     )
-    assert (Roll.HANDLER_TIMEOUT, Roll.SHUTDOWN_GRACE) == (None, 10.0)
+    assert (Roll.HANDLER_TIMEOUT, Roll.SHUTDOWN_GRACE) == (None, 30.0)
+    assert server.GRACE == Roll.SHUTDOWN_GRACE  # python -m roll --grace: one default

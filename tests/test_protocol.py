@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from roll import HTTPProtocol, HttpError, Request, Response, Roll
-from roll.testing import LiveClient, Transport
+from roll.testing import LiveClient, Transport, open_protocol
 
 
 class RecordingTransport(Transport):
@@ -34,16 +34,12 @@ class RecordingTransport(Transport):
 
 
 def make_protocol(app: Roll, transport: Transport | None = None) -> Any:
-    app.loop = asyncio.get_running_loop()
-    protocol = app.HttpProtocol(app)
-    protocol.connection_made(transport if transport is not None else Transport())
-    return protocol
-
-
+    """`roll.testing.open_protocol`, untyped: these tests read the protocol's internals."""
+    return open_protocol(app, transport)
 
 
 async def read_response(reader: asyncio.StreamReader) -> bytes:
-    """Read one Content-Length delimited response."""
+    """Read one Content-Length delimited response, byte for byte (these tests check the bytes)."""
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
     length = 0
     for line in head.split(b"\r\n"):

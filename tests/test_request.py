@@ -14,14 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from roll import Files, Form, HttpError, Request, Response, Roll
-from roll.testing import Client, LiveClient, Transport
+from roll.testing import Client, LiveClient, open_protocol
 
 
 def fed_protocol(app: Roll, data: bytes) -> Any:
     """A protocol on a fake transport that received `data`."""
-    app.loop = asyncio.get_running_loop()
-    protocol = app.HttpProtocol(app)
-    protocol.connection_made(Transport())
+    protocol = open_protocol(app)
     protocol.data_received(data)
     return protocol
 

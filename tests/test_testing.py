@@ -11,7 +11,7 @@ from typing import Any, AsyncIterator, Iterator
 import pytest
 
 from roll import HTTPProtocol, Request, Response, Roll
-from roll.testing import Client, LiveClient, Transport
+from roll.testing import Client, LiveClient, Transport, drive, read_responses
 
 
 @pytest.fixture
@@ -402,3 +402,37 @@ async def test_liveclient_query_on_a_connection_closed_without_answer(
 
     with pytest.raises(ConnectionError):
         await asyncio.wait_for(liveclient.query("GET", "/test"), 2)
+
+
+# The in-memory driver and the response reader.
+
+
+async def test_drive_feeds_reads_and_waits(app: Roll) -> None:
+    @app.route("/echo", methods=["POST"])
+    async def echo(request: Request, response: Response) -> None:
+        response.body = request.body
+
+    @app.route("/stream")
+    async def stream(request: Request, response: Response) -> None:
+        async def parts() -> AsyncIterator[bytes]:
+            yield b"a"
+            yield b"bc"
+
+        response.body = parts()
+
+    transport = await drive(
+        app, [b"POST /echo HTTP/1.1\r\nContent-Length: 5\r\n\r\nhe", b"llo", b"GET /stream HTTP/1.1\r\n\r\n"]
+    )
+    first, second = read_responses(transport.data)
+    assert (first.status, first.body, first.headers["Content-Length"]) == (200, b"hello", "5")
+    assert (second.status, second.body, second.chunks) == (200, b"abc", [b"a", b"bc"])
+
+
+def test_read_responses_keeps_the_complete_ones() -> None:
+    raw = (
+        b"HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nno!"
+        b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\ncut"
+    )
+    [response] = read_responses(raw)
+    assert (response.status, response.reason, response.body) == (404, "Not Found", b"no!")
+    assert read_responses(b"garbage") == []

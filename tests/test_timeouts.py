@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 from typing import ClassVar
 
 import pytest
-from hardening_helpers import connect, exchange, get, parse_replies, read_reply, read_until_closed
+from hardening_helpers import connect, exchange, get, read_reply, read_until_closed
 
 from roll import HTTPProtocol, Request, Response, Roll
-from roll.testing import LiveClient
+from roll.testing import LiveClient, read_responses
 
 
 class QuickProtocol(HTTPProtocol):
@@ -120,7 +120,7 @@ async def test_slow_headers(liveclient: LiveClient) -> None:
     sender.cancel()
     await asyncio.gather(sender, return_exceptions=True)
     writer.close()
-    [reply] = parse_replies(raw)
+    [reply] = read_responses(raw)
     assert reply.status == 408
     assert reply.body == b"Request headers timeout (0.5s)"
     assert 0.45 < elapsed < 3  # cut off long before the client was done
@@ -132,7 +132,7 @@ async def test_slow_body(liveclient: LiveClient) -> None:
     start = time.monotonic()
     raw = await read_until_closed(reader)
     writer.close()
-    [reply] = parse_replies(raw)
+    [reply] = read_responses(raw)
     assert reply.status == 408
     assert reply.body == b"Request body timeout (0.3s)"
     assert 0.25 < time.monotonic() - start < 3
@@ -176,7 +176,7 @@ async def test_body_too_slow(app: Roll) -> None:
         sender.cancel()
         await asyncio.gather(sender, return_exceptions=True)
         writer.close()
-        [reply] = parse_replies(raw)
+        [reply] = read_responses(raw)
         assert reply.status == 408
         assert reply.body == b"Request body too slow (minimum: 100 bytes/s)"
         assert elapsed < 3
@@ -292,7 +292,7 @@ async def test_error_answer_reaches_a_client_still_sending(liveclient: LiveClien
         pass
     raw = await read_until_closed(reader)
     writer.close()
-    assert [reply.status for reply in parse_replies(raw)] == [400]
+    assert [reply.status for reply in read_responses(raw)] == [400]
 
 
 async def test_lingering_ends(liveclient: LiveClient) -> None:
@@ -313,4 +313,4 @@ async def test_lingering_ends(liveclient: LiveClient) -> None:
 
 async def test_exchange_helper_sees_close(liveclient: LiveClient) -> None:
     raw = await exchange(liveclient.port, get(headers="Connection: close\r\n"))
-    assert [reply.status for reply in parse_replies(raw)] == [200]
+    assert [reply.status for reply in read_responses(raw)] == [200]

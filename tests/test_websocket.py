@@ -21,7 +21,7 @@ from websockets.uri import parse_uri
 import roll
 import roll.testing
 from roll import HTTPProtocol, Request, Roll, WSProtocol
-from roll.testing import LiveClient, Transport
+from roll.testing import LiveClient, Transport, open_protocol
 from roll.websocket import Assembler, handshake_request, refusal, select_subprotocol
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
@@ -649,10 +649,8 @@ async def test_sans_socket_exchange(app: Roll) -> None:
         received.append(await ws.recv())
         await ws.send("pong")
 
-    app.loop = asyncio.get_running_loop()
-    http = app.HttpProtocol(app)
     transport = Transport()
-    http.connection_made(transport)
+    http = open_protocol(app, transport)
     head = "GET /ws HTTP/1.1\r\nHost: x\r\n" + "".join(f"{k}: {v}\r\n" for k, v in HANDSHAKE.items())
     http.data_received(head.encode() + b"\r\n")
     assert http.task is not None
