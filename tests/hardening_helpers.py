@@ -9,8 +9,9 @@ import asyncio
 import os
 import socket
 import struct
+from typing import Any, AsyncIterator
 
-from roll import Roll
+from roll import Request, Response, Roll
 from roll.testing import WireResponse, read_responses
 
 
@@ -92,3 +93,70 @@ async def serve(app: Roll) -> tuple[asyncio.Server, int]:
 
 def get(path: str = "/", headers: str = "") -> bytes:
     return f"GET {path} HTTP/1.1\r\nHost: x\r\n{headers}\r\n".encode()
+
+
+async def send_slowly(port: int, first: bytes, piece: bytes, times: int, pause: float) -> bytes:
+    """Send `first`, then `piece` `times` times, `pause` seconds apart (or until
+    the server stops reading); return all it sent until it closed."""
+    reader, writer = await connect(port)
+    writer.write(first)
+    try:
+        for _ in range(times):
+            writer.write(piece)
+            await writer.drain()
+            await asyncio.sleep(pause)
+    except ConnectionError:
+        pass
+    raw = await read_until_closed(reader)
+    writer.close()
+    return raw
+
+
+async def big_stream(events: list[Any], count: int = 1000) -> AsyncIterator[bytes]:
+    """`count` chunks of 64 KiB, with a loop turn between them; "stream closed" in `events` at its end."""
+    try:
+        for _ in range(count):
+            yield b"x" * 65536
+            await asyncio.sleep(0)
+    finally:
+        events.append("stream closed")
+
+
+def add_common_routes(app: Roll) -> Roll:
+    """The routes the limits, timeouts and failure tests share.
+
+    `/` (GET, POST) answers `got <body size>` and logs its path in app["calls"];
+    `/lazy` (POST, lazy body) reads the body in chunks, logs the running total
+    in app["seen"], answers `got <total>`; `/sleep?s=` sleeps `s` seconds, logs
+    "slept <s>" or "cancelled" in app["events"]; `/stream` streams `big_stream`.
+    """
+    app["calls"], app["seen"], app["events"] = [], [], []
+
+    @app.route("/", methods=["GET", "POST"])
+    async def index(request: Request, response: Response) -> None:
+        app["calls"].append(request.path)
+        response.body = f"got {len(request.body)}"
+
+    @app.route("/lazy", methods=["POST"], lazy_body=True)
+    async def lazy(request: Request, response: Response) -> None:
+        total = 0
+        async for chunk in request:
+            total += len(chunk)
+            app["seen"].append(total)
+        response.body = f"got {total}"
+
+    @app.route("/sleep")
+    async def sleep(request: Request, response: Response) -> None:
+        try:
+            await asyncio.sleep(request.query.float("s"))
+        except asyncio.CancelledError:
+            app["events"].append("cancelled")
+            raise
+        app["events"].append(f"slept {request.query.get('s')}")
+        response.body = "slept"
+
+    @app.route("/stream")
+    async def stream(request: Request, response: Response) -> None:
+        response.body = big_stream(app["events"], 10_000)
+
+    return app

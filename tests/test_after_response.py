@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from hardening_helpers import connect, get, reset
+from hardening_helpers import big_stream, connect, get, reset
 
 from roll import HTTPProtocol, Request, Response, Roll
 from roll.testing import Client, LiveClient, open_protocol
@@ -48,16 +48,8 @@ def app() -> Roll:
 
     @app.route("/stream")
     async def stream(request: Request, response: Response) -> None:
-        async def chunks() -> AsyncIterator[bytes]:
-            try:
-                for _ in range(1000):
-                    yield b"x" * 65536
-                    await asyncio.sleep(0)
-            finally:
-                events.append("stream closed")
-
         request.after_response(lambda: events.append("after"))
-        response.body = chunks()
+        response.body = big_stream(events)
 
     @app.route("/slow")
     async def slow(request: Request, response: Response) -> None:

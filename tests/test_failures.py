@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from hardening_helpers import (
+    add_common_routes,
     connect,
     get,
     open_fds,
@@ -25,38 +26,7 @@ from roll.testing import LiveClient, Transport, open_protocol, read_responses
 
 @pytest.fixture
 def app() -> Roll:
-    app = Roll()
-    app["events"] = []
-
-    @app.route("/", methods=["GET", "POST"])
-    async def index(request: Request, response: Response) -> None:
-        response.body = f"got {len(request.body)}"
-
-    @app.route("/lazy", methods=["POST"], lazy_body=True)
-    async def lazy(request: Request, response: Response) -> None:
-        total = 0
-        async for chunk in request:
-            total += len(chunk)
-        response.body = f"got {total}"
-
-    @app.route("/sleep")
-    async def sleep(request: Request, response: Response) -> None:
-        try:
-            await asyncio.sleep(request.query.float("s"))
-        except asyncio.CancelledError:
-            app["events"].append("cancelled")
-            raise
-        app["events"].append(f"slept {request.query.get('s')}")
-        response.body = "slept"
-
-    @app.route("/stream")
-    async def stream(request: Request, response: Response) -> None:
-        async def chunks() -> AsyncIterator[bytes]:
-            for _ in range(1000):
-                yield b"x" * 65536
-                await asyncio.sleep(0)
-
-        response.body = chunks()
+    app = add_common_routes(Roll())
 
     @app.route("/boom")
     async def boom(request: Request, response: Response) -> None:

@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 from hardening_helpers import (
+    add_common_routes,
     connect,
     exchange,
     get,
     read_replies,
     read_until_closed,
+    send_slowly,
 )
 
 from roll import server
@@ -47,21 +49,7 @@ def app() -> Roll:
     app.HttpProtocol = SmallProtocol
     app.Request = SmallRequest
     app.Multipart = SmallMultipart
-    app["calls"] = []
-    app["seen"] = []
-
-    @app.route("/", methods=["GET", "POST"])
-    async def index(request: Request, response: Response) -> None:
-        app["calls"].append(request.path)
-        response.body = f"got {len(request.body)}"
-
-    @app.route("/lazy", methods=["POST"], lazy_body=True)
-    async def lazy(request: Request, response: Response) -> None:
-        total = 0
-        async for chunk in request:
-            total += len(chunk)
-            app["seen"].append(total)
-        response.body = f"got {total}"
+    add_common_routes(app)
 
     @app.route("/upload", methods=["POST"], max_body_size=10_000)
     async def upload(request: Request, response: Response) -> None:
@@ -126,14 +114,8 @@ async def test_huge_content_length(liveclient: LiveClient) -> None:
 
 
 async def test_chunked_body_too_large(liveclient: LiveClient, app: Roll) -> None:
-    reader, writer = await connect(liveclient.port)
-    writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
-    for _ in range(3):
-        writer.write(b"200\r\n" + b"x" * 512 + b"\r\n")
-        await writer.drain()
-        await asyncio.sleep(0.01)
-    raw = await read_until_closed(reader)
-    writer.close()
+    head = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    raw = await send_slowly(liveclient.port, head, b"200\r\n" + b"x" * 512 + b"\r\n", 3, 0.01)
     reply = only(raw)
     assert reply.status == 413
     assert_short(reply, b"1024")
@@ -141,17 +123,8 @@ async def test_chunked_body_too_large(liveclient: LiveClient, app: Roll) -> None
 
 
 async def test_lazy_body_limit_while_streaming(liveclient: LiveClient, app: Roll) -> None:
-    reader, writer = await connect(liveclient.port)
-    writer.write(b"POST /lazy HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
-    try:
-        for _ in range(10):
-            writer.write(b"100\r\n" + b"x" * 256 + b"\r\n")
-            await writer.drain()
-            await asyncio.sleep(0.01)
-    except ConnectionError:
-        pass
-    raw = await read_until_closed(reader)
-    writer.close()
+    head = b"POST /lazy HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    raw = await send_slowly(liveclient.port, head, b"100\r\n" + b"x" * 256 + b"\r\n", 10, 0.01)
     reply = only(raw)
     assert reply.status == 413
     # The handler never saw (and nothing buffered) a byte past the limit.
@@ -185,14 +158,7 @@ async def test_url_too_long(liveclient: LiveClient, app: Roll) -> None:
 
 
 async def test_url_too_long_in_pieces(liveclient: LiveClient) -> None:
-    reader, writer = await connect(liveclient.port)
-    writer.write(b"GET /")
-    for _ in range(30):
-        writer.write(b"a" * 10)
-        await writer.drain()
-        await asyncio.sleep(0.005)
-    raw = await read_until_closed(reader)
-    writer.close()
+    raw = await send_slowly(liveclient.port, b"GET /", b"a" * 10, 30, 0.005)
     assert only(raw).status == 414
 
 
@@ -218,17 +184,7 @@ async def test_headers_too_large(liveclient: LiveClient) -> None:
 
 async def test_never_ending_header_line(liveclient: LiveClient) -> None:
     # httptools buffers an unfinished header line itself: the protocol counts.
-    reader, writer = await connect(liveclient.port)
-    writer.write(b"GET / HTTP/1.1\r\nX-Endless: ")
-    try:
-        for _ in range(100):
-            writer.write(b"a" * 100)
-            await writer.drain()
-            await asyncio.sleep(0.002)
-    except ConnectionError:
-        pass
-    raw = await read_until_closed(reader)
-    writer.close()
+    raw = await send_slowly(liveclient.port, b"GET / HTTP/1.1\r\nX-Endless: ", b"a" * 100, 100, 0.002)
     assert only(raw).status == 431
 
 

@@ -8,7 +8,15 @@ from collections.abc import AsyncIterator
 from typing import ClassVar
 
 import pytest
-from hardening_helpers import connect, exchange, get, read_reply, read_until_closed
+from hardening_helpers import (
+    add_common_routes,
+    connect,
+    exchange,
+    get,
+    read_reply,
+    read_until_closed,
+    send_slowly,
+)
 
 from roll import HTTPProtocol, Request, Response, Roll
 from roll.testing import LiveClient, read_responses
@@ -28,20 +36,7 @@ class QuickProtocol(HTTPProtocol):
 def app() -> Roll:
     app = Roll()
     app.HttpProtocol = QuickProtocol
-    app["events"] = []
-
-    @app.route("/", methods=["GET", "POST"])
-    async def index(request: Request, response: Response) -> None:
-        response.body = f"got {len(request.body)}"
-
-    @app.route("/sleep")
-    async def sleep(request: Request, response: Response) -> None:
-        try:
-            await asyncio.sleep(request.query.float("s"))
-        except asyncio.CancelledError:
-            app["events"].append("cancelled")
-            raise
-        response.body = "slept"
+    add_common_routes(app)
 
     @app.route("/patient", timeout=1.0)
     async def patient(request: Request, response: Response) -> None:
@@ -51,17 +46,6 @@ def app() -> Roll:
     @app.route("/own-timeout")
     async def own_timeout(request: Request, response: Response) -> None:
         raise TimeoutError("the database is slow")
-
-    @app.route("/stream")
-    async def stream(request: Request, response: Response) -> None:
-        async def chunks() -> AsyncIterator[bytes]:
-            try:
-                for _ in range(10_000):
-                    yield b"x" * 65536
-            finally:
-                app["events"].append("stream closed")
-
-        response.body = chunks()
 
     return app
 
@@ -281,17 +265,7 @@ async def test_client_not_reading_is_dropped(liveclient: LiveClient, app: Roll) 
 async def test_error_answer_reaches_a_client_still_sending(liveclient: LiveClient) -> None:
     # The 400 is sent, then the server reads and drops what the client still
     # sends (no reset that would destroy the answer), and closes in the end.
-    reader, writer = await connect(liveclient.port)
-    writer.write(b"SPAM / HTTP/1.1\r\n\r\n")
-    try:
-        for _ in range(20):
-            writer.write(b"x" * 10_000)
-            await writer.drain()
-            await asyncio.sleep(0.01)
-    except ConnectionError:
-        pass
-    raw = await read_until_closed(reader)
-    writer.close()
+    raw = await send_slowly(liveclient.port, b"SPAM / HTTP/1.1\r\n\r\n", b"x" * 10_000, 20, 0.01)
     assert [reply.status for reply in read_responses(raw)] == [400]
 
 
