@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import ClassVar
 
 import pytest
@@ -50,22 +49,46 @@ def app() -> Roll:
     return app
 
 
+async def closed_when_idle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """The server closes the connection, saying nothing, after KEEP_ALIVE_TIMEOUT (0.3 s)."""
+    start = time.monotonic()
+    assert await read_until_closed(reader, timeout=3) == b""
+    assert 0.25 < time.monotonic() - start < 3
+    writer.close()
+
+
+async def trickle_until_closed(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, pieces: list[bytes], pause: float
+) -> tuple[bytes, float]:
+    """Send `pieces`, `pause` seconds apart, while reading what the server sends
+    until it closes: those bytes, and how many seconds that took."""
+
+    async def send() -> None:
+        for piece in pieces:
+            writer.write(piece)
+            await writer.drain()
+            await asyncio.sleep(pause)
+
+    sender = asyncio.create_task(send())
+    start = time.monotonic()
+    raw = await read_until_closed(reader)
+    elapsed = time.monotonic() - start
+    sender.cancel()
+    await asyncio.gather(sender, return_exceptions=True)
+    writer.close()
+    return raw, elapsed
+
+
 async def test_idle_keep_alive_timeout(liveclient: LiveClient) -> None:
     reader, writer = await connect(liveclient.port)
     writer.write(get())
     assert (await read_reply(reader)).status == 200
-    start = time.monotonic()
-    assert await read_until_closed(reader, timeout=3) == b""
-    assert 0.25 < time.monotonic() - start < 3
-    writer.close()
+    await closed_when_idle(reader, writer)
 
 
 async def test_connection_without_request_is_closed(liveclient: LiveClient) -> None:
     reader, writer = await connect(liveclient.port)
-    start = time.monotonic()
-    assert await read_until_closed(reader, timeout=3) == b""
-    assert 0.25 < time.monotonic() - start < 3
-    writer.close()
+    await closed_when_idle(reader, writer)
 
 
 async def test_keep_alive_timeout_restarts_after_each_request(liveclient: LiveClient) -> None:
@@ -89,21 +112,9 @@ async def test_slow_headers(liveclient: LiveClient) -> None:
     # Slowloris: headers trickle in, each byte well within any inactivity
     # timeout, but the head as a whole takes too long.
     reader, writer = await connect(liveclient.port)
-    start = time.monotonic()
     writer.write(b"GET / HTTP/1.1\r\n")
-
-    async def trickle() -> None:
-        for i in range(80):  # 4 s of headers, one every 50 ms
-            writer.write(f"X-{i}: a\r\n".encode())
-            await writer.drain()
-            await asyncio.sleep(0.05)
-
-    sender = asyncio.create_task(trickle())
-    raw = await read_until_closed(reader)
-    elapsed = time.monotonic() - start
-    sender.cancel()
-    await asyncio.gather(sender, return_exceptions=True)
-    writer.close()
+    headers = [f"X-{i}: a\r\n".encode() for i in range(80)]  # 4 s of headers, one every 50 ms
+    raw, elapsed = await trickle_until_closed(reader, writer, headers, 0.05)
     [reply] = read_responses(raw)
     assert reply.status == 408
     assert reply.body == b"Request headers timeout (0.5s)"
@@ -146,20 +157,7 @@ async def test_body_too_slow(app: Roll) -> None:
     try:
         reader, writer = await connect(live.port)
         writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
-
-        async def trickle() -> None:
-            for _ in range(100):  # 20 bytes/s
-                writer.write(b"x")
-                await writer.drain()
-                await asyncio.sleep(0.05)
-
-        sender = asyncio.create_task(trickle())
-        start = time.monotonic()
-        raw = await read_until_closed(reader)
-        elapsed = time.monotonic() - start
-        sender.cancel()
-        await asyncio.gather(sender, return_exceptions=True)
-        writer.close()
+        raw, elapsed = await trickle_until_closed(reader, writer, [b"x"] * 100, 0.05)  # 20 bytes/s
         [reply] = read_responses(raw)
         assert reply.status == 408
         assert reply.body == b"Request body too slow (minimum: 100 bytes/s)"

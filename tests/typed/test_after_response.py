@@ -28,11 +28,6 @@ class Resource:
 
 
 @pytest.fixture
-def events() -> list[Any]:
-    return []
-
-
-@pytest.fixture
 def app(events: list[Any]) -> TypedRoll:
     app = TypedRoll()
 

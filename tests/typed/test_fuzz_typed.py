@@ -33,18 +33,7 @@ from typing_extensions import NotRequired, TypedDict
 
 from roll import HTTPProtocol, WSProtocol
 from roll.testing import drive, read_responses
-from roll.typed import (
-    Body,
-    Cookie,
-    Depends,
-    File,
-    Form,
-    Header,
-    Query,
-    TypedRoll,
-    UploadFile,
-    WebSocket,
-)
+from roll.typed import Body, Cookie, Depends, File, Form, Header, Query, TypedRoll, UploadFile, WebSocket
 
 FUZZ = settings(
     max_examples=int(os.environ.get("TYPED_FUZZ_EXAMPLES", 150)),

@@ -8,22 +8,12 @@ from http import HTTPStatus
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
 
 from roll import Response
 from roll.testing import Client
 from roll.typed import TypedRoll
 
-
-class Item(BaseModel):
-    name: str
-    price: float
-
-
-@dataclass
-class Point:
-    x: int
-    y: int
+from typed.models import Item, Point
 
 
 @pytest.fixture

@@ -26,11 +26,6 @@ HANDSHAKE = {
 
 
 @pytest.fixture
-def events() -> list[Any]:
-    return []
-
-
-@pytest.fixture
 def app(events: list[Any]) -> TypedRoll:
     app = TypedRoll()
 
