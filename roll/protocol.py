@@ -58,24 +58,24 @@ ResponseType: TypeAlias = Response
 class App(RequestApp, ResponseApp, Protocol):
     """What the protocol needs of the app (`roll.Roll` is one)."""
 
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop | None: ...
+    loop: asyncio.AbstractEventLoop | None
 
     @property
     def connections(self) -> MutableSet[HTTPProtocol]: ...
 
+    # Per request: build both, find the route, run the app.
     @property
     def Request(self) -> type[RequestType]: ...
+
+    def lookup(self, request: RequestType) -> Route: ...
 
     @property
     def Response(self) -> type[ResponseType]: ...
 
+    async def __call__(self, request: RequestType, response: ResponseType) -> None: ...
+
     @property
     def WebsocketProtocol(self) -> Callable[..., Websocket]: ...
-
-    def lookup(self, request: RequestType) -> Route: ...
-
-    async def __call__(self, request: RequestType, response: ResponseType) -> None: ...
 
 
 class HTTPProtocol(asyncio.Protocol):

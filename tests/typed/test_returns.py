@@ -95,10 +95,22 @@ async def test_list(client: Client) -> None:
     assert (await client.get("/list")).body == b"[1,2,3]"
 
 
-async def test_number_is_json(client: Client) -> None:
-    response = await client.get("/number")
-    assert response.body == b"2.5"
-    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+@pytest.mark.parametrize(
+    "path, body, content_type",
+    [
+        ("/number", b"2.5", "application/json; charset=utf-8"),  # JSON
+        ("/str", "héllo".encode(), "text/plain; charset=utf-8"),  # text
+        ("/bytes", b"\x00raw", None),  # raw, no Content-Type added
+        ("/none", b"a,b", "text/csv"),  # None: the response as the handler left it
+        ("/html", b"<p>hi</p>", "text/html; charset=utf-8"),  # the handler's Content-Type kept
+    ],
+)
+async def test_return_value_renders(
+    client: Client, path: str, body: bytes, content_type: str | None
+) -> None:
+    response = await client.get(path)
+    assert response.body == body
+    assert response.headers.get("Content-Type") == content_type
 
 
 async def test_nan_and_infinity_are_null(client: Client) -> None:
@@ -109,30 +121,6 @@ async def test_nan_and_infinity_are_null(client: Client) -> None:
         "all": [None, None],
         "item": {"name": "x", "price": None},
     }
-
-
-async def test_str_is_text(client: Client) -> None:
-    response = await client.get("/str")
-    assert response.body == "héllo".encode()
-    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
-
-
-async def test_bytes_are_raw(client: Client) -> None:
-    response = await client.get("/bytes")
-    assert response.body == b"\x00raw"
-    assert "Content-Type" not in response.headers
-
-
-async def test_none_leaves_the_response_alone(client: Client) -> None:
-    response = await client.get("/none")
-    assert response.body == b"a,b"
-    assert response.headers["Content-Type"] == "text/csv"
-
-
-async def test_handler_content_type_is_kept(client: Client) -> None:
-    response = await client.get("/html")
-    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
-    assert response.body == b"<p>hi</p>"
 
 
 async def test_success_status(client: Client) -> None:
