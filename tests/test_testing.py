@@ -203,15 +203,16 @@ async def test_response_attributes(app: Roll, client: Client) -> None:
     assert response.headers == {"X-Thing": "value", "Content-Length": "4"}
 
 
+async def two_chunks(request: Request, response: Response) -> None:
+    async def gen() -> AsyncIterator[bytes]:
+        yield b"one"
+        yield b"two"
+
+    response.body = gen()
+
+
 async def test_streamed_response_body_is_read_back(app: Roll, client: Client) -> None:
-    @app.route("/stream")
-    async def stream(request: Request, response: Response) -> None:
-        async def gen() -> AsyncIterator[bytes]:
-            yield b"one"
-            yield b"two"
-
-        response.body = gen()
-
+    app.route("/stream")(two_chunks)
     assert (await client.get("/stream")).body == b"onetwo"
 
 
@@ -347,17 +348,10 @@ async def test_liveclient_chunked_request_body(app: Roll, liveclient: LiveClient
 
 
 async def test_liveclient_chunks(app: Roll, liveclient: LiveClient) -> None:
-    @app.route("/test")
-    async def handler(request: Request, response: Response) -> None:
-        async def gen() -> AsyncIterator[bytes]:
-            yield b"first"
-            yield b"second"
-
-        response.body = gen()
-
+    app.route("/test")(two_chunks)
     response = await liveclient.query("GET", "/test")
-    assert response.chunks == [b"first", b"second"]
-    assert response.body == b"firstsecond"
+    assert response.chunks == [b"one", b"two"]
+    assert response.body == b"onetwo"
 
 
 async def test_liveclient_non_ascii_uri(app: Roll, liveclient: LiveClient) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import ClassVar
 
 import pytest
@@ -47,6 +49,19 @@ def app() -> Roll:
         raise TimeoutError("the database is slow")
 
     return app
+
+
+@asynccontextmanager
+async def serving(app: Roll, **settings: float | None) -> AsyncIterator[LiveClient]:
+    """Serve `app` on a QuickProtocol with some of its settings changed."""
+    tuned: type[QuickProtocol] = type("Tuned", (QuickProtocol,), {"__slots__": (), **settings})
+    app.HttpProtocol = tuned
+    live = LiveClient(app)
+    await live.start()
+    try:
+        yield live
+    finally:
+        await live.stop()
 
 
 async def closed_when_idle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -147,14 +162,7 @@ async def test_slow_but_steady_body(liveclient: LiveClient) -> None:
 
 async def test_body_too_slow(app: Roll) -> None:
     # A trickle keeps the inactivity timeout at bay, not the minimum rate.
-    class Demanding(QuickProtocol):
-        __slots__ = ()
-        MIN_BODY_RATE = 100
-
-    app.HttpProtocol = Demanding
-    live = LiveClient(app)
-    await live.start()
-    try:
+    async with serving(app, MIN_BODY_RATE=100) as live:
         reader, writer = await connect(live.port)
         writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
         raw, elapsed = await trickle_until_closed(reader, writer, [b"x"] * 100, 0.05)  # 20 bytes/s
@@ -171,20 +179,10 @@ async def test_body_too_slow(app: Roll) -> None:
         reply = await read_reply(reader)
         assert (reply.status, reply.body) == (200, b"got 100")
         writer.close()
-    finally:
-        await live.stop()
 
 
 async def test_timeouts_can_be_disabled(app: Roll) -> None:
-    class Patient(QuickProtocol):
-        __slots__ = ()
-        KEEP_ALIVE_TIMEOUT = None
-        HEADERS_TIMEOUT = None
-
-    app.HttpProtocol = Patient
-    live = LiveClient(app)
-    await live.start()
-    try:
+    async with serving(app, KEEP_ALIVE_TIMEOUT=None, HEADERS_TIMEOUT=None) as live:
         reader, writer = await connect(live.port)
         writer.write(b"GET / HTTP/1.1\r\n")
         await asyncio.sleep(0.8)
@@ -194,8 +192,6 @@ async def test_timeouts_can_be_disabled(app: Roll) -> None:
         writer.write(get())
         assert (await read_reply(reader)).status == 200
         writer.close()
-    finally:
-        await live.stop()
 
 
 # Handler timeout

@@ -12,7 +12,7 @@ from roll import HttpError, Request, Response
 from roll.testing import Client
 from roll.typed import Cookie, Header, InvalidRequest, Problem, TypedRoll
 
-from typed.models import Item
+from typed.support import Item
 
 
 @pytest.fixture

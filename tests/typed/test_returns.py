@@ -13,7 +13,7 @@ from roll import Response
 from roll.testing import Client
 from roll.typed import TypedRoll
 
-from typed.models import Item, Point
+from typed.support import Item, Point
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from roll import Request, Response
 from roll.testing import Client, LiveClient
 from roll.typed import Body, Cookie, File, Form, Header, Json, Path, Query, TypedRoll, UploadFile
 
-from typed.models import Item, Movie, Point
+from typed.support import Item, Movie, Point
 
 
 @pytest.fixture
