@@ -119,20 +119,6 @@ async def test_hooks_order(app: Roll, client: Client) -> None:
     assert calls == ["headers", "request b'data'", "handler", "response 'done'"]
 
 
-async def test_headers_hook_can_read_body(app: Roll, client: Client) -> None:
-    @app.listen("headers")
-    async def on_headers(request: Request, response: Response) -> None:
-        response.headers["X-Body"] = (await request.read()).decode()
-
-    @app.route("/test", methods=["POST"])
-    async def handler(request: Request, response: Response) -> None:
-        response.body = request.body
-
-    resp = await client.post("/test", body=b"payload")
-    assert resp.headers["X-Body"] == "payload"
-    assert resp.body == b"payload"
-
-
 async def test_headers_hook_runs_for_unknown_paths(app: Roll, client: Client) -> None:
     seen: list[Any] = []
 

@@ -26,6 +26,14 @@ def fed_protocol(app: Roll, data: bytes) -> Any:
     return protocol
 
 
+def echo(app: Roll, part: str) -> None:
+    """`POST /test` answers with the request's `part` (json, form or files) as JSON."""
+
+    @app.route("/test", methods=["POST"])
+    async def handler(request: Request, response: Response) -> None:
+        response.json = getattr(request, part)
+
+
 # Request without protocol or app.
 
 
@@ -344,9 +352,7 @@ async def test_async_iteration_over_the_wire(app: Roll, liveclient: LiveClient) 
 
 
 async def test_json(app: Roll, client: Client) -> None:
-    @app.route("/test", methods=["POST"])
-    async def handler(request: Request, response: Response) -> None:
-        response.json = request.json
+    echo(app, "json")
 
     resp = await client.post("/test", {"key": "value", "list": [1, 2.5, None, True]})
     assert json.loads(resp.body) == {"key": "value", "list": [1, 2.5, None, True]}
@@ -377,9 +383,7 @@ async def test_json_null_is_cached(app: Roll, client: Client) -> None:
 
 @pytest.mark.parametrize("body", [b"{invalid", b"", b"\xff\xfe", b"[1, 2"])
 async def test_invalid_json_is_400(app: Roll, client: Client, body: bytes) -> None:
-    @app.route("/test", methods=["POST"])
-    async def handler(request: Request, response: Response) -> None:
-        response.json = request.json
+    echo(app, "json")
 
     resp = await client.post("/test", body=body)
     assert resp.status == HTTPStatus.BAD_REQUEST
@@ -422,9 +426,7 @@ async def test_form_casting(app: Roll, client: Client) -> None:
 
 @pytest.mark.parametrize("body", [b"no-equal-sign", b"a=1&&b", b"\xff=\xfe"])
 async def test_unparsable_urlencoded_body(app: Roll, client: Client, body: bytes) -> None:
-    @app.route("/test", methods=["POST"])
-    async def handler(request: Request, response: Response) -> None:
-        response.json = request.form
+    echo(app, "form")
 
     resp = await client.post(
         "/test", body=body, content_type="application/x-www-form-urlencoded"
@@ -542,9 +544,7 @@ async def test_raw_multipart_over_the_wire_in_chunks(app: Roll, liveclient: Live
 async def test_unparsable_multipart_body(
     app: Roll, client: Client, content_type: str, body: bytes
 ) -> None:
-    @app.route("/test", methods=["POST"])
-    async def handler(request: Request, response: Response) -> None:
-        response.json = request.files
+    echo(app, "files")
 
     resp = await client.post("/test", body=body, content_type=content_type)
     assert resp.status == HTTPStatus.BAD_REQUEST
@@ -552,9 +552,7 @@ async def test_unparsable_multipart_body(
 
 
 async def test_unparsable_multipart_on_form_access(app: Roll, client: Client) -> None:
-    @app.route("/test", methods=["POST"])
-    async def handler(request: Request, response: Response) -> None:
-        response.json = request.form
+    echo(app, "form")
 
     resp = await client.post(
         "/test", body=b"garbage", content_type="multipart/form-data; boundary=x"
@@ -701,9 +699,7 @@ def test_multipart_parser_without_boundary() -> None:
 async def test_form_content_type_is_case_insensitive(
     app: Roll, client: Client, content_type: str, body: bytes
 ) -> None:
-    @app.route("/test", methods=["POST"])
-    async def handler(request: Request, response: Response) -> None:
-        response.json = request.form
+    echo(app, "form")
 
     resp = await client.post("/test", body=body, content_type=content_type)
     assert json.loads(resp.body) == {"a": ["1"]}
