@@ -99,12 +99,27 @@ def patch_json() -> None:
 def patch_eager() -> None:
     """Start the request coroutine synchronously once the request is complete
     (or at the end of `data_received` if its body is still coming); only a
-    coroutine that suspends gets a task."""
+    coroutine that suspends gets a task. Hooks the core's own methods: the
+    task `on_headers_complete` would create is kept as a coroutine instead."""
     from roll.protocol import HTTPProtocol
 
-    pending: dict[int, tuple[Any, ...]] = {}  # HTTPProtocol has __slots__
-    data_received = HTTPProtocol.data_received
+    pending: dict[int, Any] = {}  # HTTPProtocol has __slots__
+    headers_complete = HTTPProtocol.on_headers_complete
     message_complete = HTTPProtocol.on_message_complete
+    data_received = HTTPProtocol.data_received
+
+    class Deferring:
+        """The protocol's loop, except that `create_task` keeps the coroutine."""
+
+        def __init__(self, loop: Any) -> None:
+            self.loop = loop
+            self.coro: Any = None
+
+        def create_task(self, coro: Any) -> None:
+            self.coro = coro
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.loop, name)
 
     async def resume(coro: Any, waiting: Any) -> None:
         """Drive the rest of a coroutine that suspended on `waiting`."""
@@ -125,10 +140,9 @@ def patch_eager() -> None:
                 return
 
     def start(self: Any) -> None:
-        args = pending.pop(id(self), None)
-        if args is None:
+        coro = pending.pop(id(self), None)
+        if coro is None:
             return
-        coro = self.handle(*args)
         try:
             waiting = coro.send(None)
         except StopIteration:
@@ -136,17 +150,15 @@ def patch_eager() -> None:
             return
         self.task = self.loop.create_task(resume(coro, waiting))
 
-    def on_headers_complete(self: Any) -> None:  # the core's, without the task
-        request = self.request
-        request.method = self.parser.get_method().decode()
-        keep_alive = self.parser.should_keep_alive()
-        self.app.lookup(request)
-        if self.parser.should_upgrade():
-            if request.method != "CONNECT":
-                self.keep_alive = keep_alive
-                return
-            keep_alive = False
-        pending[id(self)] = (request, self.response, self.task, keep_alive)
+    def on_headers_complete(self: Any) -> None:
+        loop = self.loop
+        deferring = self.loop = Deferring(loop)
+        try:
+            headers_complete(self)
+        finally:
+            self.loop = loop
+        if deferring.coro is not None:
+            pending[id(self)] = deferring.coro
 
     def on_message_complete(self: Any) -> None:
         message_complete(self)
