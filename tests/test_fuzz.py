@@ -63,10 +63,7 @@ def make_app() -> Roll:
 
     @app.route("/lazy", methods=["POST"], lazy_body=True)
     async def lazy(request: Request, response: Response) -> None:
-        size = 0
-        async for chunk in request:
-            size += len(chunk)
-        response.body = str(size)
+        response.body = str(sum([len(chunk) async for chunk in request]))
 
     @app.route("/item/{id:digit}/{rest:path}")
     async def item(request: Request, response: Response, id: str, rest: str) -> None:
