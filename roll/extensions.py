@@ -10,7 +10,7 @@ import sys
 import traceback as traceback_module
 from http import HTTPStatus
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, cast
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, cast
 
 from mimeparse import MimeTypeParseException, best_match
 
@@ -116,7 +116,8 @@ def content_negociation(app: Roll) -> None:
     @app.listen("request")
     async def reject_unacceptable_requests(request: Request, response: Response) -> None:
         payload = request.route.payload
-        accepts = cast(RouteOptions, payload).get("accepts") if payload else None
+        # RouteOptions["accepts"], read without a cast: this runs on every request.
+        accepts: Sequence[str] | None = payload.get("accepts") if payload else None
         if not accepts:
             return
         accept = request.headers.get("ACCEPT")
