@@ -73,6 +73,17 @@ async def read_frames(reader: asyncio.StreamReader, client: ClientProtocol) -> l
     return [event for event in client.events_received() if isinstance(event, Frame)]
 
 
+def record_disconnects(app: Roll) -> list[str]:
+    """A list that gets "disconnect" each time the app's websocket_disconnect event fires."""
+    events: list[str] = []
+
+    @app.listen("websocket_disconnect")
+    async def disconnected(request: Request, ws: WSProtocol) -> None:
+        events.append("disconnect")
+
+    return events
+
+
 # Handshake and refusals.
 
 
@@ -361,11 +372,7 @@ async def test_client_goes_away_ends_handler_with_connection_closed(
     loop_errors: list[dict[str, Any]],
 ) -> None:
     ended: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
-    events: list[str] = []
-
-    @app.listen("websocket_disconnect")
-    async def disconnected(request: Request, ws: WSProtocol) -> None:
-        events.append("disconnect")
+    events = record_disconnects(app)
 
     @app.route("/ws", protocol="websocket")
     async def handler(request: Request, ws: WSProtocol) -> None:
@@ -428,12 +435,8 @@ async def test_connection_closed_escaping_handler_closes_1002(
 async def test_cancelled_handler_closes_1001(
     app: Roll, liveclient: LiveClient, loop_errors: list[dict[str, Any]]
 ) -> None:
-    events: list[str] = []
+    events = record_disconnects(app)
     tasks: list[asyncio.Task[None]] = []
-
-    @app.listen("websocket_disconnect")
-    async def disconnected(request: Request, ws: WSProtocol) -> None:
-        events.append("disconnect")
 
     @app.route("/ws", protocol="websocket")
     async def handler(request: Request, ws: WSProtocol) -> None:
@@ -721,15 +724,11 @@ async def test_handshake_with_non_latin1_header_values(
 async def test_failing_connect_listener_closes_1011_and_still_disconnects(
     app: Roll, liveclient: LiveClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    events: list[str] = []
+    events = record_disconnects(app)
 
     @app.listen("websocket_connect")
     async def connected(request: Request, ws: WSProtocol) -> None:
         raise RuntimeError("no")
-
-    @app.listen("websocket_disconnect")
-    async def disconnected(request: Request, ws: WSProtocol) -> None:
-        events.append("disconnect")
 
     @app.route("/ws", protocol="websocket")
     async def handler(request: Request, ws: WSProtocol) -> None:
@@ -768,11 +767,7 @@ async def test_send_waits_while_the_client_does_not_read(app: Roll, liveclient: 
 
 
 async def test_in_memory_client_gets_the_handshake_answer(app: Roll, client: roll.testing.Client) -> None:
-    events: list[str] = []
-
-    @app.listen("websocket_disconnect")
-    async def disconnected(request: Request, ws: WSProtocol) -> None:
-        events.append("disconnect")
+    events = record_disconnects(app)
 
     @app.route("/ws", protocol="websocket")
     async def handler(request: Request, ws: WSProtocol) -> None:
