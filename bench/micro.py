@@ -38,7 +38,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .config import APPS_DIR, REPO_ROOT, Endpoint, endpoint, framework
 from .harness import SERVER_CPU
@@ -53,33 +53,6 @@ def raw_request(ep: Endpoint) -> bytes:
     if ep.body:
         head.append(f"Content-Length: {len(ep.body)}")
     return ("\r\n".join(head) + "\r\n\r\n").encode() + ep.body
-
-
-class Sink:
-    """A transport that keeps the last write and counts them."""
-
-    def __init__(self) -> None:
-        self.writes = 0
-        self.last = b""
-
-    def write(self, data: bytes) -> None:
-        self.writes += 1
-        self.last = data
-
-    def is_closing(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        pass
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return default
 
 
 # ------------------------------------------------------------ the patches
@@ -195,11 +168,26 @@ class Floor(asyncio.Protocol):
         self.transport.write(self.RESPONSE * data.count(b"\r\n\r\n"))
 
 
-async def measure(factory: Any, request: bytes, seconds: float) -> tuple[float, bytes]:
-    protos = [factory() for _ in range(CONNECTIONS)]
-    sinks = [Sink() for _ in protos]
-    for proto, sink in zip(protos, sinks):
-        proto.connection_made(sink)
+async def measure(
+    connect: Callable[[Any], Any], request: bytes, seconds: float
+) -> tuple[float, bytes]:
+    """`connect(transport)` opens one connection: a protocol on `transport`."""
+    from roll.testing import Transport  # here: the parent process may run without roll
+
+    class Sink(Transport):
+        """roll.testing's transport, keeping only the last write, and counting them."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.writes = 0
+            self.last = b""
+
+        def write(self, data: bytes) -> None:
+            self.writes += 1
+            self.last = data
+
+    sinks = [Sink() for _ in range(CONNECTIONS)]
+    protos = [connect(sink) for sink in sinks]
 
     async def batch() -> None:
         for proto in protos:
@@ -235,7 +223,13 @@ def child(variant: str, endpoint_name: str, seconds: float) -> None:
 
     async def main() -> tuple[float, bytes]:
         if variant == "floor":
-            return await measure(Floor, request, seconds)
+
+            def floor(transport: Any) -> Floor:
+                protocol = Floor()
+                protocol.connection_made(transport)
+                return protocol
+
+            return await measure(floor, request, seconds)
         app: Any
         if variant == "typed":
             import roll_typed_app
@@ -245,9 +239,11 @@ def child(variant: str, endpoint_name: str, seconds: float) -> None:
             import roll_core_app
 
             app = roll_core_app.app
+        from roll.testing import open_protocol
+
         app.loop = asyncio.get_running_loop()
         await app.startup()
-        return await measure(app.factory, request, seconds)
+        return await measure(lambda transport: open_protocol(app, transport), request, seconds)
 
     us, last = uvloop.run(main())
     print(json.dumps({"us": us, "response": last.decode(errors="replace")}))

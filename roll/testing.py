@@ -19,7 +19,6 @@ from urllib.parse import quote, urlencode
 from uuid import uuid4
 
 import httptools
-import pytest
 
 from .app import Roll
 from .protocol import HTTPProtocol
@@ -27,7 +26,7 @@ from .response import JSON_CONTENT_TYPE, Response
 
 try:
     import pytest_asyncio
-except ImportError:  # pragma: no cover - the plugin then offers no async fixtures
+except ImportError:  # pragma: no cover - no fixtures then; the driver and reader still work
     pytest_asyncio = None  # type: ignore[assignment]
 
 
@@ -455,7 +454,6 @@ __all__ = [
     "drive",
     "encode_body",
     "open_protocol",
-    "pytest",
     "read_response",
     "read_responses",
 ]

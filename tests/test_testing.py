@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from http import HTTPStatus
 from io import BytesIO
 from typing import Any, AsyncIterator, Iterator
@@ -430,3 +432,13 @@ def test_read_responses_keeps_the_complete_ones() -> None:
     [response] = read_responses(raw)
     assert (response.status, response.reason, response.body) == (404, "Not Found", b"no!")
     assert read_responses(b"garbage") == []
+
+
+def test_driver_and_reader_import_without_pytest() -> None:
+    # bench.micro drives the core with them in a venv that has no pytest.
+    code = (
+        "import sys; sys.modules['pytest'] = sys.modules['pytest_asyncio'] = None\n"
+        "from roll.testing import drive, open_protocol, read_responses\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
