@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps run test mypy pytest bench clean
+.PHONY: install system-deps run test mypy pytest soak bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ mypy: install
 	$(BIN)/mypy
 
 test: pytest mypy
+
+# The soak and load tests (tests/soak/), a few minutes: not part of `make test`.
+soak: install
+	$(BIN)/pytest -q -m soak tests/soak
 
 bench: install
 	$(BIN)/python -m bench

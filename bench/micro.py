@@ -41,10 +41,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .config import APPS_DIR, REPO_ROOT, Endpoint, endpoint, framework
 from .harness import SERVER_CPU
+
+if TYPE_CHECKING:
+    from roll.typed import TypedRoll
 
 VARIANTS = ("floor", "baseline", "json", "eager", "typed", "typed-override")
 CONNECTIONS = 64
@@ -56,33 +59,6 @@ def raw_request(ep: Endpoint) -> bytes:
     if ep.body:
         head.append(f"Content-Length: {len(ep.body)}")
     return ("\r\n".join(head) + "\r\n\r\n").encode() + ep.body
-
-
-class Sink:
-    """A transport that keeps the last write and counts them."""
-
-    def __init__(self) -> None:
-        self.writes = 0
-        self.last = b""
-
-    def write(self, data: bytes) -> None:
-        self.writes += 1
-        self.last = data
-
-    def is_closing(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        pass
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return default
 
 
 # ------------------------------------------------------------ the patches
@@ -102,12 +78,27 @@ def patch_json() -> None:
 def patch_eager() -> None:
     """Start the request coroutine synchronously once the request is complete
     (or at the end of `data_received` if its body is still coming); only a
-    coroutine that suspends gets a task."""
+    coroutine that suspends gets a task. Hooks the core's own methods: the
+    task `on_headers_complete` would create is kept as a coroutine instead."""
     from roll.protocol import HTTPProtocol
 
-    pending: dict[int, tuple[Any, ...]] = {}  # HTTPProtocol has __slots__
-    data_received = HTTPProtocol.data_received
+    pending: dict[int, Any] = {}  # HTTPProtocol has __slots__
+    headers_complete = HTTPProtocol.on_headers_complete
     message_complete = HTTPProtocol.on_message_complete
+    data_received = HTTPProtocol.data_received
+
+    class Deferring:
+        """The protocol's loop, except that `create_task` keeps the coroutine."""
+
+        def __init__(self, loop: Any) -> None:
+            self.loop = loop
+            self.coro: Any = None
+
+        def create_task(self, coro: Any) -> None:
+            self.coro = coro
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.loop, name)
 
     async def resume(coro: Any, waiting: Any) -> None:
         """Drive the rest of a coroutine that suspended on `waiting`."""
@@ -128,10 +119,9 @@ def patch_eager() -> None:
                 return
 
     def start(self: Any) -> None:
-        args = pending.pop(id(self), None)
-        if args is None:
+        coro = pending.pop(id(self), None)
+        if coro is None:
             return
-        coro = self.handle(*args)
         try:
             waiting = coro.send(None)
         except StopIteration:
@@ -139,17 +129,15 @@ def patch_eager() -> None:
             return
         self.task = self.loop.create_task(resume(coro, waiting))
 
-    def on_headers_complete(self: Any) -> None:  # the core's, without the task
-        request = self.request
-        request.method = self.parser.get_method().decode()
-        keep_alive = self.parser.should_keep_alive()
-        self.app.lookup(request)
-        if self.parser.should_upgrade():
-            if request.method != "CONNECT":
-                self.keep_alive = keep_alive
-                return
-            keep_alive = False
-        pending[id(self)] = (request, self.response, self.task, keep_alive)
+    def on_headers_complete(self: Any) -> None:
+        loop = self.loop
+        deferring = self.loop = Deferring(loop)
+        try:
+            headers_complete(self)
+        finally:
+            self.loop = loop
+        if deferring.coro is not None:
+            pending[id(self)] = deferring.coro
 
     def on_message_complete(self: Any) -> None:
         message_complete(self)
@@ -186,11 +174,26 @@ class Floor(asyncio.Protocol):
         self.transport.write(self.RESPONSE * data.count(b"\r\n\r\n"))
 
 
-async def measure(factory: Any, request: bytes, seconds: float) -> tuple[float, bytes]:
-    protos = [factory() for _ in range(CONNECTIONS)]
-    sinks = [Sink() for _ in protos]
-    for proto, sink in zip(protos, sinks):
-        proto.connection_made(sink)
+async def measure(
+    connect: Callable[[Any], Any], request: bytes, seconds: float
+) -> tuple[float, bytes]:
+    """`connect(transport)` opens one connection: a protocol on `transport`."""
+    from roll.testing import Transport  # here: the parent process may run without roll
+
+    class Sink(Transport):
+        """roll.testing's transport, keeping only the last write, and counting them."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.writes = 0
+            self.last = b""
+
+        def write(self, data: bytes) -> None:
+            self.writes += 1
+            self.last = data
+
+    sinks = [Sink() for _ in range(CONNECTIONS)]
+    protos = [connect(sink) for sink in sinks]
 
     async def batch() -> None:
         for proto in protos:
@@ -215,7 +218,7 @@ async def measure(factory: Any, request: bytes, seconds: float) -> tuple[float, 
     return cpu / count * 1e6, sinks[0].last
 
 
-def override_something(app: Any) -> None:
+def override_something(app: TypedRoll) -> None:
     """Enter an override for the rest of the process (see `typed-override`)."""
     from typing import Annotated
 
@@ -242,7 +245,13 @@ def child(variant: str, endpoint_name: str, seconds: float) -> None:
 
     async def main() -> tuple[float, bytes]:
         if variant == "floor":
-            return await measure(Floor, request, seconds)
+
+            def floor(transport: Any) -> Floor:
+                protocol = Floor()
+                protocol.connection_made(transport)
+                return protocol
+
+            return await measure(floor, request, seconds)
         app: Any
         if variant in ("typed", "typed-override"):
             import roll_typed_app
@@ -254,9 +263,11 @@ def child(variant: str, endpoint_name: str, seconds: float) -> None:
             import roll_core_app
 
             app = roll_core_app.app
+        from roll.testing import open_protocol
+
         app.loop = asyncio.get_running_loop()
         await app.startup()
-        return await measure(app.factory, request, seconds)
+        return await measure(lambda transport: open_protocol(app, transport), request, seconds)
 
     us, last = uvloop.run(main())
     print(json.dumps({"us": us, "response": last.decode(errors="replace")}))

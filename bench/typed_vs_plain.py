@@ -28,7 +28,7 @@ from pydantic import BaseModel
 from pydantic_core import to_json
 
 from roll import Request, Response, Roll
-from roll.testing import Transport
+from roll.testing import Transport, open_protocol
 from roll.typed import TypedRoll
 
 
@@ -89,9 +89,8 @@ REQUESTS = {
 
 
 async def one(app: Roll, raw: bytes) -> bytes:
-    protocol = app.HttpProtocol(app)
     transport = Transport()
-    protocol.connection_made(transport)
+    protocol = open_protocol(app, transport)
     protocol.data_received(raw)
     assert protocol.task is not None
     await protocol.task

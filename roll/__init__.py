@@ -1,4 +1,42 @@
-"""Roll: a pico asyncio web framework."""
+"""Roll: a pico asyncio web framework.
+
+The modules of `roll/` form a straight stack, `LAYERS` below, bottom first.
+A module imports only modules of the layers below its own: never one of its
+own layer or above, not even under `TYPE_CHECKING` or inside a function. What
+a lower module needs from a higher one, it declares as a small
+`typing.Protocol` the higher one satisfies (`request.RequestApp`,
+`protocol.App`, `protocol.Upgraded`...). The typed layer sits above the whole
+core. `tests/test_layering.py` walks the imports of every module against
+this order; a new module gets its place here.
+"""
+
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("roll.http", "roll.cookies", "roll.proxy"),
+    ("roll.multidict",),
+    ("roll.multipart",),
+    ("roll.request", "roll.response"),
+    ("roll.files",),
+    ("roll.protocol",),
+    ("roll.websocket",),
+    ("roll.app",),
+    ("roll.server", "roll.testing", "roll.compress", "roll.cors"),
+    ("roll.extensions", "roll.worker", "roll.reload"),
+    ("roll.broadcast.base",),
+    ("roll.broadcast.memory", "roll.broadcast.redis"),
+    ("roll.broadcast", "roll.__main__"),
+    ("roll",),
+    # The typed layer.
+    ("roll.typed.markers", "roll.typed.files", "roll.typed.errors", "roll.typed.sse"),
+    ("roll.typed.typeinfo", "roll.typed.returns", "roll.typed.websocket"),
+    ("roll.typed.converters", "roll.typed.provides"),
+    ("roll.typed.extractors",),
+    ("roll.typed.models", "roll.typed.dependencies"),
+    ("roll.typed.plan",),
+    ("roll.typed.endpoint", "roll.typed.checks", "roll.typed.overrides"),
+    ("roll.typed.guards", "roll.typed.router"),
+    ("roll.typed.app",),
+    ("roll.typed",),
+)
 
 from .app import Roll
 from .cookies import Cookies

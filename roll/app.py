@@ -29,7 +29,7 @@ log = logging.getLogger("roll")
 new_route = tuple.__new__
 
 View = TypeVar("View")
-Listener = Callable[..., Any]
+HookListener = Callable[..., Any]
 Handler = Callable[..., Awaitable[Any]]
 
 
@@ -69,8 +69,9 @@ class Roll(dict[str, Any]):
     # Seconds a handler may run before it is cancelled and the client gets a
     # 503 (None: no limit). A route can set its own with the `timeout=` extra.
     HANDLER_TIMEOUT: float | None = None
-    # Seconds `graceful_shutdown()` gives the requests in flight to finish.
-    SHUTDOWN_GRACE: float = 10.0
+    # Seconds `graceful_shutdown()` gives the requests in flight to finish;
+    # also the default of `roll.server` and `python -m roll --grace`.
+    SHUTDOWN_GRACE: float = 30.0
     # Set by `ProxyHeaders.install`: `request.client` / `request.scheme` then
     # believe the proxy headers of trusted peers (see roll/proxy.py).
     proxy_headers: ProxyHeaders | None = None
@@ -80,7 +81,7 @@ class Roll(dict[str, Any]):
         self.routes = self.Routes()
         # Every registration, in order (see `RouteRecord`).
         self.registry: list[RouteRecord] = []
-        self.hooks: defaultdict[str, list[Listener]] = defaultdict(list)
+        self.hooks: defaultdict[str, list[HookListener]] = defaultdict(list)
         self.loop: asyncio.AbstractEventLoop | None = None
         # The open connections (HTTP, and websockets until they close).
         self.connections: weakref.WeakSet[HTTPProtocol] = weakref.WeakSet()
@@ -282,8 +283,8 @@ class Roll(dict[str, Any]):
             return handlers
         return {method.upper(): view for method in methods or ["GET"]}
 
-    def listen(self, name: str) -> Callable[[Listener], Listener]:
-        def wrapper(func: Listener) -> Listener:
+    def listen(self, name: str) -> Callable[[HookListener], HookListener]:
+        def wrapper(func: HookListener) -> HookListener:
             self.hooks[name].append(func)
             return func
 

@@ -8,14 +8,14 @@ import sys
 import traceback as traceback_module
 from http import HTTPStatus
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, cast
 
 from mimeparse import MimeTypeParseException, best_match
 
 from .compress import compress
 from .cors import cors
 from .files import plain_error, serve_file
-from .http import HTTP_METHODS, HttpError
+from .http import HTTP_METHODS, HttpError, RouteOptions
 
 if TYPE_CHECKING:
     from .app import Roll
@@ -88,7 +88,8 @@ def content_negociation(app: Roll) -> None:
     @app.listen("request")
     async def reject_unacceptable_requests(request: Request, response: Response) -> None:
         payload = request.route.payload
-        accepts: list[str] | None = payload.get("accepts") if payload else None
+        # RouteOptions["accepts"], read without a cast: this runs on every request.
+        accepts: Sequence[str] | None = payload.get("accepts") if payload else None
         if not accepts:
             return
         accept = request.headers.get("ACCEPT")
@@ -171,7 +172,7 @@ _PLACEHOLDER = re.compile(r"{([^}:]+)(?::(?:[^{}]|{[^{}]*})*)?}")
 
 
 def _template(path: str) -> str:
-    """`/t/{p:int}` → `/t/{p}`: the placeholder names only."""
+    """`/t/{p:digit}` → `/t/{p}`: the placeholder names only."""
     return _PLACEHOLDER.sub(lambda match: "{" + match.group(1) + "}", path)
 
 
@@ -185,7 +186,7 @@ def named_url(app: Roll) -> Callable[..., str]:
 
     @app.listen("route:add")
     def on_route_add(path: str, view: Any, **extras: Any) -> None:
-        name = extras.get("name") or view.__name__.lower()
+        name = cast(RouteOptions, extras).get("name") or view.__name__.lower()
         if name in registry and registry[name][0] is not view:
             raise ValueError(f"Route with name {name!r} already exists: {registry[name][1]}")
         registry[name] = (view, _template(path))

@@ -1,9 +1,9 @@
-"""HTTP vocabulary shared by the whole core: the error to raise and the method names."""
+"""HTTP vocabulary shared by the whole core: the error to raise, the method names, the route options."""
 
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Sequence, TypedDict
 
 HTTP_METHODS = [
     "GET",
@@ -16,6 +16,27 @@ HTTP_METHODS = [
     "CONNECT",
     "PATCH",
 ]
+
+
+
+class RouteOptions(TypedDict, total=False):
+    """The options a route's payload (`request.route.payload`) holds beside its handlers.
+
+    `Roll.add_route` always sets `protocol` and `lazy_body`; the others are
+    extras given to `app.route(...)`, read where noted. An app may add extras
+    of its own: they land in the payload too. The autoroutes payload stays a
+    plain dict (the handlers are its method keys): readers `cast` it to this.
+    """
+
+    protocol: str  # "http" or "websocket" (Roll.__call__, HTTPProtocol)
+    lazy_body: bool  # the handler reads the body itself (Roll.__call__)
+    timeout: float | None  # seconds for the handler (Roll.__call__)
+    max_body_size: int | None  # bytes of request body (HTTPProtocol)
+    subprotocols: Sequence[str] | None  # websocket subprotocols allowed (WSProtocol)
+    accepts: Sequence[str] | None  # media types served (extensions.content_negociation)
+    name: str  # the route's name for url_for (extensions.named_url)
+    status: int  # the success status of a typed handler (roll.typed)
+
 
 # Looked up on every response: a dict beats calling the enum.
 STATUSES: dict[int, HTTPStatus] = {status.value: status for status in HTTPStatus}

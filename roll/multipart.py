@@ -9,16 +9,13 @@ from __future__ import annotations
 import re
 from http import HTTPStatus
 from tempfile import SpooledTemporaryFile
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar, Protocol
 from urllib.parse import unquote_to_bytes
 
 import multipart as multipart_parser
 
 from .http import HttpError
 from .multidict import Files, Form
-
-if TYPE_CHECKING:
-    from .app import Roll
 
 # `multipart` ignores RFC 2231 extended parameters (`filename*=utf-8''...`).
 # ASCII: a raw latin-1 byte such as 0xA0 is part of a value, not a space.
@@ -75,6 +72,19 @@ def disposition_params(header: str) -> dict[str, str]:
     return params
 
 
+class MultipartApp(Protocol):
+    """What the parser needs of the app (`roll.Roll` is one): the classes it builds."""
+
+    @property
+    def Form(self) -> type[Form]: ...
+
+    @property
+    def Files(self) -> type[Files]: ...
+
+    @property
+    def Multipart(self) -> type[Multipart]: ...
+
+
 class Multipart:
     """Feed it a multipart body chunk by chunk; it fills a Form and a Files.
 
@@ -86,7 +96,7 @@ class Multipart:
     MAX_FIELD_SIZE: ClassVar[int | None] = 1024 * 1024  # bytes of a text field (held in memory)
     MAX_FILE_SIZE: ClassVar[int | None] = 64 * 1024 * 1024  # bytes of one file (spooled to disk)
 
-    def __init__(self, app: Roll | None = None) -> None:
+    def __init__(self, app: MultipartApp | None = None) -> None:
         self.app = app
         self.form = app.Form() if app is not None else Form()
         self.files = app.Files() if app is not None else Files()
@@ -179,7 +189,7 @@ class Multipart:
             self._field = None
 
 
-def parse_multipart(app: Roll | None, content_type: str, body: bytes) -> tuple[Form, Files]:
+def parse_multipart(app: MultipartApp | None, content_type: str, body: bytes) -> tuple[Form, Files]:
     parser = app.Multipart(app) if app is not None else Multipart(app)
     form, files = parser.initialize(content_type)
     try:

@@ -5,17 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import Any, Callable, ClassVar, MutableSet, Protocol, TypeAlias, cast
 from urllib.parse import unquote_to_bytes
 
 import httptools
 
-from .http import HttpError
-from .request import ClientDisconnected, Request
-from .response import Response
-
-if TYPE_CHECKING:
-    from .app import Roll
+from .http import HttpError, RouteOptions
+from .request import ClientDisconnected, Request, RequestApp, Route
+from .response import Response, ResponseApp
 
 log = logging.getLogger("roll")
 
@@ -45,6 +42,40 @@ class Upgraded(Protocol):
     def data_received(self, data: bytes) -> None: ...
 
     def connection_lost(self, exc: Exception | None) -> None: ...
+
+
+class Websocket(Upgraded, Protocol):
+    """What the app's `WebsocketProtocol` builds: it runs the session once upgraded."""
+
+    async def run(self, data: bytes, previous: asyncio.Task[None] | None) -> None: ...
+
+
+# Inside `App`, `Request` and `Response` name the app's attributes; these, the classes.
+RequestType: TypeAlias = Request
+ResponseType: TypeAlias = Response
+
+
+class App(RequestApp, ResponseApp, Protocol):
+    """What the protocol needs of the app (`roll.Roll` is one)."""
+
+    loop: asyncio.AbstractEventLoop | None
+
+    @property
+    def connections(self) -> MutableSet[HTTPProtocol]: ...
+
+    # Per request: build both, find the route, run the app.
+    @property
+    def Request(self) -> type[RequestType]: ...
+
+    def lookup(self, request: RequestType) -> Route: ...
+
+    @property
+    def Response(self) -> type[ResponseType]: ...
+
+    async def __call__(self, request: RequestType, response: ResponseType) -> None: ...
+
+    @property
+    def WebsocketProtocol(self) -> Callable[..., Websocket]: ...
 
 
 class HTTPProtocol(asyncio.Protocol):
@@ -115,7 +146,7 @@ class HTTPProtocol(asyncio.Protocol):
     # Lazy-body bytes buffered under which reading resumes.
     LOW_WATER = 64 * 1024
 
-    def __init__(self, app: Roll) -> None:
+    def __init__(self, app: App) -> None:
         self.app = app
         self.loop: asyncio.AbstractEventLoop | None = app.loop if app is not None else None
         self.parser = httptools.HttpRequestParser(self)
@@ -322,8 +353,7 @@ class HTTPProtocol(asyncio.Protocol):
 
     def _max_body_size(self, payload: dict[str, Any] | None) -> int | None:
         if payload and "max_body_size" in payload:
-            limit: int | None = payload["max_body_size"]
-            return limit
+            return cast(RouteOptions, payload)["max_body_size"]
         return self.MAX_BODY_SIZE
 
     def _headers_too_large(self, count: bool) -> HttpError:

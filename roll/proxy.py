@@ -16,10 +16,13 @@ nothing either way.
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING, Iterable
+from typing import Iterable, Protocol
 
-if TYPE_CHECKING:
-    from .app import Roll
+
+class ProxiedApp(Protocol):
+    """What `install` configures: the app (roll.Roll)."""
+
+    proxy_headers: ProxyHeaders | None
 
 __all__ = ["ProxyHeaders", "parse_forwarded"]
 
@@ -58,7 +61,7 @@ class ProxyHeaders:
         listed = ["*"] if self.trust_all else [str(network) for network in self.networks]
         return f"<ProxyHeaders trusting {', '.join(listed) or 'nobody'}>"
 
-    def install(self, app: Roll) -> None:
+    def install(self, app: ProxiedApp) -> None:
         """Configure `app` (before it serves) to read the proxy headers."""
         app.proxy_headers = self
 

@@ -8,7 +8,7 @@ import inspect
 import logging
 from collections import deque
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, ClassVar, NamedTuple
+from typing import Any, AsyncIterator, Callable, ClassVar, NamedTuple, Protocol
 from urllib.parse import parse_qs
 
 import pydantic_core
@@ -16,13 +16,34 @@ from biscuits import parse as parse_cookies
 
 from .http import HttpError
 from .multidict import Files, Form, Query
-from .multipart import parse_multipart
-
-if TYPE_CHECKING:
-    from .app import Roll
-    from .protocol import HTTPProtocol
+from .multipart import MultipartApp, parse_multipart
+from .proxy import ProxyHeaders
 
 log = logging.getLogger("roll")
+
+
+class RequestApp(MultipartApp, Protocol):
+    """What a request needs of the app (`roll.Roll` is one): the classes it builds.
+
+    Handlers also read the app's data as `request.app[key]`.
+    """
+
+    @property
+    def Query(self) -> type[Query]: ...
+
+    @property
+    def proxy_headers(self) -> ProxyHeaders | None: ...
+
+    def __getitem__(self, key: str) -> Any: ...
+
+
+class Connection(Protocol):
+    """What a request needs of its connection (`roll.HTTPProtocol` is one)."""
+
+    @property
+    def transport(self) -> asyncio.BaseTransport | None: ...
+
+    def body_consumed(self, buffered: int) -> None: ...
 
 
 class Route(NamedTuple):
@@ -84,7 +105,7 @@ class Request(dict[str, Any]):
         "_scheme",
     )
 
-    def __init__(self, app: Roll | None, protocol: HTTPProtocol | None) -> None:
+    def __init__(self, app: RequestApp | None, protocol: Connection | None) -> None:
         self.app = app
         self.protocol = protocol
         self.url = b""

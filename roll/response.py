@@ -5,14 +5,10 @@ from __future__ import annotations
 from json import JSONEncoder
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable, Protocol
 
 from .cookies import Cookies
 from .http import STATUSES, to_status
-
-if TYPE_CHECKING:
-    from .app import Roll
-    from .protocol import HTTPProtocol
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 
@@ -36,12 +32,19 @@ def _json_encoder() -> Callable[[Any], str]:
 json_dumps = _json_encoder()
 
 
+class ResponseApp(Protocol):
+    """What a response needs of the app (`roll.Roll` is one): the class it builds."""
+
+    @property
+    def Cookies(self) -> type[Cookies]: ...
+
+
 class Response:
     """Fill it in a handler; the protocol serialises it."""
 
     __slots__ = ("app", "protocol", "_status", "headers", "body", "_cookies")
 
-    def __init__(self, app: Roll | None, protocol: HTTPProtocol | None = None) -> None:
+    def __init__(self, app: ResponseApp | None, protocol: object | None = None) -> None:
         self.app = app
         self.protocol = protocol
         self._status = HTTPStatus.OK

@@ -12,17 +12,17 @@ import logging
 import signal
 import socket
 import sys
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
-if TYPE_CHECKING:
-    from .app import Roll
+from .app import Roll
 
 __all__ = ["Listener", "Server", "loop_factory", "run", "serve"]
 
 log = logging.getLogger("roll")
 
-# Seconds given to in-flight requests to finish once a stop is asked.
-GRACE = 30.0
+# Seconds given to in-flight requests to finish once a stop is asked: the
+# app's own default (`Roll.drain`), defined once there.
+GRACE = Roll.SHUTDOWN_GRACE
 
 
 def loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:

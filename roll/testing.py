@@ -1,6 +1,11 @@
-"""The pytest plugin: an in-memory `client` and a real-socket `liveclient`.
+"""Test support: the pytest plugin and the tools under it.
 
-Both need an `app` fixture returning the Roll app under test.
+The fixtures, `client` (in memory) and `liveclient` (a real socket), need an
+`app` fixture returning the Roll app under test. Under them, for tests that
+work at the byte level: `open_protocol` and `drive`, the one in-memory
+driver (a connection on a fake `Transport`), and `read_responses` /
+`read_response`, the one response reader (`WireResponse`s, from bytes or from
+a socket).
 """
 
 from __future__ import annotations
@@ -15,15 +20,14 @@ from urllib.parse import quote, urlencode
 from uuid import uuid4
 
 import httptools
-import pytest
 
 from .app import Roll
 from .protocol import HTTPProtocol
-from .response import Response
+from .response import JSON_CONTENT_TYPE, Response
 
 try:
     import pytest_asyncio
-except ImportError:  # pragma: no cover - the plugin then offers no async fixtures
+except ImportError:  # pragma: no cover - no fixtures then; the driver and reader still work
     pytest_asyncio = None  # type: ignore[assignment]
 
 
@@ -153,10 +157,58 @@ class ClientResponse(Asserting):
         return f"<ClientResponse {self.status.value} {self.body[:60]!r}>"
 
 
+def open_protocol(app: Roll, transport: Transport | None = None) -> HTTPProtocol:
+    """A new in-memory connection to `app`: its protocol, made on `transport`.
+
+    The app gets the running loop first, as a server would give it.
+    """
+    app.loop = asyncio.get_running_loop()
+    protocol = app.HttpProtocol(app)
+    protocol.connection_made(transport if transport is not None else Transport())
+    return protocol
+
+
+async def drive(
+    app: Roll, chunks: Iterable[bytes], transport: Transport | None = None
+) -> Transport:
+    """Feed `chunks` to a new in-memory connection, one read each, then drop it.
+
+    Returns the transport (`data` is what the server wrote) once the tasks
+    the connection started are over. Fails (AssertionError) when the server
+    side misbehaved: `data_received` raised, a task failed, was cancelled or
+    hung for 5 s, or an error reached the loop's exception handler.
+    """
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, Any]] = []
+    previous_handler = loop.get_exception_handler()
+    loop.set_exception_handler(lambda loop, context: errors.append(context))
+    before = asyncio.all_tasks()
+    try:
+        protocol = open_protocol(app, transport)
+        for chunk in chunks:
+            protocol.data_received(chunk)
+            await asyncio.sleep(0)
+        if not protocol.transport.is_closing():
+            await asyncio.sleep(0)
+        protocol.connection_lost(None)  # ends requests still waiting for a body
+        started = asyncio.all_tasks() - before - {asyncio.current_task()}
+        if started:
+            done, hanging = await asyncio.wait(started, timeout=5)
+            assert not hanging, f"tasks left hanging: {hanging}"
+            for task in done:
+                assert not task.cancelled(), f"task cancelled: {task}"
+                assert task.exception() is None, f"task failed: {task.exception()!r}"
+    finally:
+        loop.set_exception_handler(previous_handler)
+    assert errors == [], errors
+    result: Transport = protocol.transport
+    return result
+
+
 class Client:
     """In-memory client: each request goes through a fresh protocol and transport."""
 
-    content_type = "application/json; charset=utf-8"
+    content_type = JSON_CONTENT_TYPE
 
     def __init__(self, app: Roll) -> None:
         self.app = app
@@ -181,10 +233,7 @@ class Client:
         head = f"{method} {target} HTTP/1.1\r\n" + "".join(
             f"{name}: {value}\r\n" for name, value in headers.items()
         )
-        self.app.loop = asyncio.get_running_loop()
-        protocol = self.app.HttpProtocol(self.app)
-        protocol.connection_made(Transport())
-        self.protocol = protocol
+        protocol = self.protocol = open_protocol(self.app)
         protocol.data_received(head.encode() + b"\r\n" + body)
         if protocol.upgraded is not None and protocol.task is not None:
             # A websocket: this client speaks none, and its session would only end
@@ -235,7 +284,8 @@ class Client:
 
 
 class WireResponse(Asserting):
-    """A response as read from a socket (`json()` and `text` too)."""
+    """A response as read from the wire (`read_responses`, `read_response`),
+    with `json()` and `text` too."""
 
     def __init__(self) -> None:
         self.status: HTTPStatus = HTTPStatus.OK
@@ -248,7 +298,7 @@ class WireResponse(Asserting):
         self._parts: list[bytes] = []
         self._chunked = False
 
-    # httptools.HttpResponseParser callbacks
+    # httptools.HttpResponseParser callbacks, passed on by ResponseReader.
 
     def on_status(self, reason: bytes) -> None:
         self.reason += reason.decode()
@@ -278,11 +328,64 @@ class WireResponse(Asserting):
         self.complete = True
 
 
+class ResponseReader:
+    """Reads the responses of one connection: feed it bytes as they come."""
+
+    def __init__(self) -> None:
+        self.responses: list[WireResponse] = []
+        self.parser = httptools.HttpResponseParser(self)
+
+    def feed(self, data: bytes) -> None:
+        self.parser.feed_data(data)
+
+    @property
+    def current(self) -> WireResponse:
+        if not self.responses:
+            self.responses.append(WireResponse())
+        return self.responses[-1]
+
+    def on_message_begin(self) -> None:
+        if not self.responses or self.responses[-1].complete:
+            self.responses.append(WireResponse())
+
+    def on_status(self, reason: bytes) -> None:
+        self.current.on_status(reason)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.current.on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self.current.status = HTTPStatus(self.parser.get_status_code())
+        self.current.on_headers_complete()
+
+    def on_body(self, data: bytes) -> None:
+        self.current.on_body(data)
+
+    def on_chunk_header(self) -> None:
+        self.current.on_chunk_header()
+
+    def on_chunk_complete(self) -> None:
+        self.current.on_chunk_complete()
+
+    def on_message_complete(self) -> None:
+        self.current.on_message_complete()
+
+
+def read_responses(raw: bytes) -> list[WireResponse]:
+    """Every complete response in `raw` (what a server wrote), up to any unparsable byte."""
+    reader = ResponseReader()
+    try:
+        reader.feed(raw)
+    except httptools.HttpParserError:
+        pass
+    return [response for response in reader.responses if response.complete]
+
+
 def read_body(raw: bytes) -> bytes:
-    """The body of a raw HTTP response, chunked or not."""
-    response = WireResponse()
-    parser = httptools.HttpResponseParser(response)
-    parser.feed_data(raw)
+    """The body of a raw HTTP response, chunked or not (what arrived of it if cut short)."""
+    reader = ResponseReader()
+    reader.feed(raw)
+    response = reader.current
     return response.body if response.complete else b"".join(response._parts)
 
 
@@ -346,8 +449,10 @@ class LiveClient:
 
 
 async def read_response(reader: asyncio.StreamReader) -> WireResponse:
-    response = WireResponse()
-    parser = httptools.HttpResponseParser(response)
+    """The next response from a socket (all of it, or up to a 101's head)."""
+    responses = ResponseReader()
+    response = responses.current
+    parser = responses.parser
     while not response.complete:
         data = await reader.read(65536)
         if not data:
@@ -366,8 +471,6 @@ async def read_response(reader: asyncio.StreamReader) -> WireResponse:
             break
     if not response.headers_complete:
         raise ConnectionError("The connection closed before a response head")
-    status = parser.get_status_code()
-    response.status = HTTPStatus(status)
     if not response.complete:
         response.body = b"".join(response._parts)
     return response
@@ -376,27 +479,28 @@ async def read_response(reader: asyncio.StreamReader) -> WireResponse:
 ASYNC_MARKERS = frozenset(("asyncio", "anyio", "trio"))
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_pycollect_makeitem(collector: Any, name: str, obj: object) -> Iterator[None]:
-    """Run `async def test_...` with pytest-asyncio with no configuration.
-
-    pytest-asyncio's default (strict) mode skips an unmarked coroutine test
-    with "async def functions are not natively supported"; a project would
-    need `asyncio_mode = auto`. A coroutine test marked for no async plugin
-    gets the `asyncio` mark here, before it is collected (in auto mode the
-    mark changes nothing)."""
-    if (
-        pytest_asyncio is not None
-        and inspect.iscoroutinefunction(obj)
-        and collector.istestfunction(obj, name)
-        and not any(mark.name in ASYNC_MARKERS for mark in getattr(obj, "pytestmark", ()))
-        and not any(mark.name in ASYNC_MARKERS for mark in collector.iter_markers())
-    ):
-        pytest.mark.asyncio(obj)
-    yield
-
-
 if pytest_asyncio is not None:
+    import pytest  # pytest-asyncio is there, so pytest is
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_pycollect_makeitem(collector: Any, name: str, obj: object) -> Iterator[None]:
+        """Run `async def test_...` with pytest-asyncio with no configuration.
+
+        pytest-asyncio's default (strict) mode skips an unmarked coroutine test
+        with "async def functions are not natively supported"; a project would
+        need `asyncio_mode = auto`. A coroutine test marked for no async plugin
+        gets the `asyncio` mark here, before it is collected (in auto mode the
+        mark changes nothing)."""
+        if (
+            pytest_asyncio is not None
+            and inspect.iscoroutinefunction(obj)
+            and collector.istestfunction(obj, name)
+            and not any(mark.name in ASYNC_MARKERS for mark in getattr(obj, "pytestmark", ()))
+            and not any(mark.name in ASYNC_MARKERS for mark in collector.iter_markers())
+        ):
+            pytest.mark.asyncio(obj)
+        yield
+
 
     @pytest_asyncio.fixture
     async def client(app: Roll) -> AsyncIterator[Client]:
@@ -417,10 +521,15 @@ if pytest_asyncio is not None:
 
 __all__ = [
     "Client",
+    "Client",
     "ClientResponse",
     "LiveClient",
+    "ResponseReader",
     "Transport",
     "WireResponse",
+    "drive",
     "encode_body",
-    "pytest",
+    "open_protocol",
+    "read_response",
+    "read_responses",
 ]

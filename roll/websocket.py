@@ -18,7 +18,7 @@ import logging
 import os
 from collections import deque
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any, AsyncIterator, Protocol, Sequence, cast
 
 from websockets.datastructures import Headers
 from websockets.exceptions import (
@@ -32,8 +32,9 @@ from websockets.protocol import State
 from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol
 
+from .http import RouteOptions
+
 if TYPE_CHECKING:
-    from .app import Roll
     from .protocol import HTTPProtocol
     from .request import Request
     from .response import Response
@@ -154,6 +155,16 @@ def closed_error(protocol: ServerProtocol) -> ConnectionClosed:
 # I/O: the `ws` object.
 
 
+class App(Protocol):
+    """What a websocket needs of the app (`roll.Roll` is one): its events."""
+
+    async def hook(self, name: str, *args: Any, **kwargs: Any) -> Any: ...
+
+    async def on_error(
+        self, request: Request, response: Response, error: Exception, run_hook: bool = True
+    ) -> None: ...
+
+
 class WSProtocol:
     """One websocket connection: what a handler gets as `ws`.
 
@@ -177,7 +188,7 @@ class WSProtocol:
     MAX_UNREAD: int = 1024 * 1024
 
     def __init__(
-        self, app: Roll, http: HTTPProtocol, request: Request, response: Response
+        self, app: App, http: HTTPProtocol, request: Request, response: Response
     ) -> None:
         self.app = app
         self.http = http
@@ -344,8 +355,8 @@ class WSProtocol:
 
     async def handshake(self) -> bool:
         """Write the 101, or the refusal (which closes the connection). True when accepted."""
-        payload = self.request.route.payload or {}
-        allowed: Sequence[str] | None = payload.get("subprotocols")
+        payload = cast(RouteOptions, self.request.route.payload or {})
+        allowed = payload.get("subprotocols")
 
         def choose(
             protocol: ServerProtocol, offered: Sequence[Subprotocol]

@@ -1,4 +1,7 @@
-"""Helpers for the limits, timeouts, failure and fuzz tests: raw sockets and an in-memory driver."""
+"""Raw-socket helpers for the limits, timeouts and failure tests.
+
+The in-memory driver and the response reader are public: `roll.testing`.
+"""
 
 from __future__ import annotations
 
@@ -6,55 +9,10 @@ import asyncio
 import os
 import socket
 import struct
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, AsyncIterator
 
-import httptools
-
-from roll import Roll
-from roll.testing import Transport
-
-
-@dataclass
-class Reply:
-    status: int = 0
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-
-
-class _Collector:
-    def __init__(self) -> None:
-        self.replies: list[Reply] = []
-        self._current = Reply()
-        self.parser: httptools.HttpResponseParser | None = None
-
-    def on_message_begin(self) -> None:
-        self._current = Reply()
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._current.headers[name.decode()] = value.decode()
-
-    def on_headers_complete(self) -> None:
-        assert self.parser is not None
-        self._current.status = self.parser.get_status_code()
-
-    def on_body(self, data: bytes) -> None:
-        self._current.body += data
-
-    def on_message_complete(self) -> None:
-        self.replies.append(self._current)
-
-
-def parse_replies(raw: bytes) -> list[Reply]:
-    """Every complete response in `raw`."""
-    collector = _Collector()
-    parser = httptools.HttpResponseParser(collector)
-    collector.parser = parser
-    try:
-        parser.feed_data(raw)
-    except httptools.HttpParserError:
-        pass
-    return collector.replies
+from roll import Request, Response, Roll
+from roll.testing import WireResponse, read_responses
 
 
 async def connect(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -92,7 +50,7 @@ async def exchange(port: int, data: bytes, timeout: float = 5.0) -> bytes:
 
 async def read_replies(
     reader: asyncio.StreamReader, count: int, timeout: float = 5.0
-) -> list[Reply]:
+) -> list[WireResponse]:
     """Read `count` responses on a connection that stays open."""
     raw = b""
     async with asyncio.timeout(timeout):
@@ -101,13 +59,13 @@ async def read_replies(
             if not data:
                 raise ConnectionError(f"closed by the server after {raw!r}")
             raw += data
-            replies = parse_replies(raw)
+            replies = read_responses(raw)
             if len(replies) >= count:
                 assert len(replies) == count, raw
                 return replies
 
 
-async def read_reply(reader: asyncio.StreamReader, timeout: float = 5.0) -> Reply:
+async def read_reply(reader: asyncio.StreamReader, timeout: float = 5.0) -> WireResponse:
     """Read one response on a connection that stays open."""
     return (await read_replies(reader, 1, timeout))[0]
 
@@ -137,31 +95,68 @@ def get(path: str = "/", headers: str = "") -> bytes:
     return f"GET {path} HTTP/1.1\r\nHost: x\r\n{headers}\r\n".encode()
 
 
-async def feed_protocol(app: Roll, chunks: list[bytes]) -> Transport:
-    """Feed `chunks` to a fresh protocol in memory, then drop the connection.
+async def send_slowly(port: int, first: bytes, piece: bytes, times: int, pause: float) -> bytes:
+    """Send `first`, then `piece` `times` times, `pause` seconds apart (or until
+    the server stops reading); return all it sent until it closed."""
+    reader, writer = await connect(port)
+    writer.write(first)
+    try:
+        for _ in range(times):
+            writer.write(piece)
+            await writer.drain()
+            await asyncio.sleep(pause)
+    except ConnectionError:
+        pass
+    raw = await read_until_closed(reader)
+    writer.close()
+    return raw
 
-    Asserts the protocol never raised, no task was left hanging or failed, and
-    nothing reached the loop's exception handler. Returns the transport.
+
+async def big_stream(events: list[Any], count: int = 1000) -> AsyncIterator[bytes]:
+    """`count` chunks of 64 KiB, with a loop turn between them; "stream closed" in `events` at its end."""
+    try:
+        for _ in range(count):
+            yield b"x" * 65536
+            await asyncio.sleep(0)
+    finally:
+        events.append("stream closed")
+
+
+def add_common_routes(app: Roll) -> Roll:
+    """The routes the limits, timeouts and failure tests share.
+
+    `/` (GET, POST) answers `got <body size>` and logs its path in app["calls"];
+    `/lazy` (POST, lazy body) reads the body in chunks, logs the running total
+    in app["seen"], answers `got <total>`; `/sleep?s=` sleeps `s` seconds, logs
+    "slept <s>" or "cancelled" in app["events"]; `/stream` streams `big_stream`.
     """
-    loop = asyncio.get_running_loop()
-    errors: list[dict[str, Any]] = []
-    loop.set_exception_handler(lambda loop, context: errors.append(context))
-    app.loop = loop
-    protocol = app.HttpProtocol(app)
-    transport = Transport()
-    protocol.connection_made(transport)
-    for chunk in chunks:
-        protocol.data_received(chunk)  # must never raise
-        await asyncio.sleep(0)
-    if not transport.is_closing():
-        await asyncio.sleep(0)
-    protocol.connection_lost(None)  # ends requests still waiting for a body
-    pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-    if pending:
-        done, still = await asyncio.wait(pending, timeout=5)
-        assert not still, "tasks left hanging"
-        for task in done:
-            assert not task.cancelled()
-            assert task.exception() is None
-    assert errors == []
-    return transport
+    app["calls"], app["seen"], app["events"] = [], [], []
+
+    @app.route("/", methods=["GET", "POST"])
+    async def index(request: Request, response: Response) -> None:
+        app["calls"].append(request.path)
+        response.body = f"got {len(request.body)}"
+
+    @app.route("/lazy", methods=["POST"], lazy_body=True)
+    async def lazy(request: Request, response: Response) -> None:
+        total = 0
+        async for chunk in request:
+            total += len(chunk)
+            app["seen"].append(total)
+        response.body = f"got {total}"
+
+    @app.route("/sleep")
+    async def sleep(request: Request, response: Response) -> None:
+        try:
+            await asyncio.sleep(request.query.float("s"))
+        except asyncio.CancelledError:
+            app["events"].append("cancelled")
+            raise
+        app["events"].append(f"slept {request.query.get('s')}")
+        response.body = "slept"
+
+    @app.route("/stream")
+    async def stream(request: Request, response: Response) -> None:
+        response.body = big_stream(app["events"], 10_000)
+
+    return app

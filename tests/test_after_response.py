@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from hardening_helpers import connect, get, reset
+from hardening_helpers import big_stream, connect, get, reset
 
-from roll import Request, Response, Roll
-from roll.testing import Client, LiveClient, Transport
+from roll import HTTPProtocol, Request, Response, Roll
+from roll.testing import Client, LiveClient, open_protocol
 
 
 @pytest.fixture
@@ -22,7 +21,7 @@ def app() -> Roll:
     @app.route("/")
     async def index(request: Request, response: Response) -> None:
         protocol = request.protocol
-        assert protocol is not None
+        assert isinstance(protocol, HTTPProtocol)
 
         def sync_callback() -> None:
             # The response is already written when the callback runs.
@@ -48,16 +47,8 @@ def app() -> Roll:
 
     @app.route("/stream")
     async def stream(request: Request, response: Response) -> None:
-        async def chunks() -> AsyncIterator[bytes]:
-            try:
-                for _ in range(1000):
-                    yield b"x" * 65536
-                    await asyncio.sleep(0)
-            finally:
-                events.append("stream closed")
-
         request.after_response(lambda: events.append("after"))
-        response.body = chunks()
+        response.body = big_stream(events)
 
     @app.route("/slow")
     async def slow(request: Request, response: Response) -> None:
@@ -144,9 +135,7 @@ async def test_client_gone_before_the_response(liveclient: LiveClient, app: Roll
 
 
 async def test_task_cancelled(app: Roll) -> None:
-    app.loop = asyncio.get_running_loop()
-    protocol = app.HttpProtocol(app)
-    protocol.connection_made(Transport())
+    protocol = open_protocol(app)
     protocol.data_received(get("/slow"))
     await asyncio.sleep(0.01)
     assert protocol.task is not None

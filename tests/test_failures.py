@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from hardening_helpers import (
+    add_common_routes,
     connect,
     get,
     open_fds,
-    parse_replies,
     read_reply,
     read_until_closed,
     reset,
@@ -21,43 +20,12 @@ from hardening_helpers import (
 )
 
 from roll import Request, Response, Roll
-from roll.testing import LiveClient, Transport
+from roll.testing import LiveClient, Transport, open_protocol, read_responses
 
 
 @pytest.fixture
 def app() -> Roll:
-    app = Roll()
-    app["events"] = []
-
-    @app.route("/", methods=["GET", "POST"])
-    async def index(request: Request, response: Response) -> None:
-        response.body = f"got {len(request.body)}"
-
-    @app.route("/lazy", methods=["POST"], lazy_body=True)
-    async def lazy(request: Request, response: Response) -> None:
-        total = 0
-        async for chunk in request:
-            total += len(chunk)
-        response.body = f"got {total}"
-
-    @app.route("/sleep")
-    async def sleep(request: Request, response: Response) -> None:
-        try:
-            await asyncio.sleep(request.query.float("s"))
-        except asyncio.CancelledError:
-            app["events"].append("cancelled")
-            raise
-        app["events"].append(f"slept {request.query.get('s')}")
-        response.body = "slept"
-
-    @app.route("/stream")
-    async def stream(request: Request, response: Response) -> None:
-        async def chunks() -> AsyncIterator[bytes]:
-            for _ in range(1000):
-                yield b"x" * 65536
-                await asyncio.sleep(0)
-
-        response.body = chunks()
+    app = add_common_routes(Roll())
 
     @app.route("/boom")
     async def boom(request: Request, response: Response) -> None:
@@ -134,9 +102,7 @@ async def test_aborted_requests_leak_nothing(
 
 
 async def test_body_read_after_disconnect(app: Roll) -> None:
-    app.loop = asyncio.get_running_loop()
-    protocol = app.HttpProtocol(app)
-    protocol.connection_made(Transport())
+    protocol = open_protocol(app)
     protocol.data_received(b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")
     protocol.connection_lost(None)
     assert protocol.task is not None
@@ -169,7 +135,7 @@ async def test_graceful_shutdown(app: Roll) -> None:
         await connect(port)
     # The request in flight finishes, then its connection closes.
     raw = await read_until_closed(busy_reader, timeout=2)
-    assert [(r.status, r.body) for r in parse_replies(raw)] == [(200, b"slept")]
+    assert [(r.status, r.body) for r in read_responses(raw)] == [(200, b"slept")]
     await shutdown
     # The shutdown hook runs last.
     assert app["events"] == ["slept 0.3", "shutdown hook"]
@@ -186,7 +152,7 @@ async def test_graceful_shutdown_pipelined(app: Roll) -> None:
     await asyncio.sleep(0.05)
     await app.graceful_shutdown(server, grace=3)
     raw = await read_until_closed(reader, timeout=1)
-    assert [r.status for r in parse_replies(raw)] == [200, 200]
+    assert [r.status for r in read_responses(raw)] == [200, 200]
     assert app["events"] == ["slept 0.1", "slept 0.2", "shutdown hook"]
     writer.close()
 
@@ -231,10 +197,8 @@ class FakeWebsocket:
 
 
 async def test_shutdown_reaches_upgraded_connections(app: Roll) -> None:
-    app.loop = asyncio.get_running_loop()
-    protocol = app.HttpProtocol(app)
     transport = Transport()
-    protocol.connection_made(transport)
+    protocol = open_protocol(app, transport)
     websocket = FakeWebsocket()
     protocol.upgraded = websocket
     assert protocol in app.connections
@@ -251,10 +215,8 @@ class PlainUpgraded:
 
 
 async def test_upgraded_without_shutdown_is_closed(app: Roll) -> None:
-    app.loop = asyncio.get_running_loop()
-    protocol = app.HttpProtocol(app)
     transport = Transport()
-    protocol.connection_made(transport)
+    protocol = open_protocol(app, transport)
     protocol.upgraded = PlainUpgraded()
     protocol.shutdown()
     assert transport.is_closing()

@@ -16,12 +16,11 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
-from hardening_helpers import feed_protocol, parse_replies
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from roll import HTTPProtocol, Request, Response, Roll
-from roll.testing import Transport
+from roll.testing import drive, read_responses
 
 FUZZ = settings(
     max_examples=200,
@@ -64,10 +63,7 @@ def make_app() -> Roll:
 
     @app.route("/lazy", methods=["POST"], lazy_body=True)
     async def lazy(request: Request, response: Response) -> None:
-        size = 0
-        async for chunk in request:
-            size += len(chunk)
-        response.body = str(size)
+        response.body = str(sum([len(chunk) async for chunk in request]))
 
     @app.route("/item/{id:digit}/{rest:path}")
     async def item(request: Request, response: Response, id: str, rest: str) -> None:
@@ -84,15 +80,10 @@ APP = make_app()
 ALLOWED = {501}  # Upgrade and CONNECT are refused that way
 
 
-async def drive(chunks: list[bytes]) -> tuple[bytes, Transport]:
-    transport = await feed_protocol(APP, chunks)
-    return transport.data, transport
-
-
 def check(chunks: list[bytes]) -> list[int]:
-    data, _ = asyncio.run(drive(chunks))
-    replies = parse_replies(data)
-    statuses = [reply.status for reply in replies]
+    data = asyncio.run(drive(APP, chunks)).data
+    replies = read_responses(data)
+    statuses: list[int] = [reply.status for reply in replies]
     for reply in replies:
         assert 200 <= reply.status < 300 or 400 <= reply.status < 500 or reply.status in ALLOWED, (
             reply.status,

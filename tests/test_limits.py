@@ -8,17 +8,18 @@ from typing import Any
 
 import pytest
 from hardening_helpers import (
-    Reply,
+    add_common_routes,
     connect,
     exchange,
     get,
-    parse_replies,
     read_replies,
     read_until_closed,
+    send_slowly,
 )
 
+from roll import server
 from roll import HTTPProtocol, Multipart, Request, Response, Roll
-from roll.testing import LiveClient
+from roll.testing import LiveClient, Transport, WireResponse, open_protocol, read_responses
 
 
 class SmallProtocol(HTTPProtocol):
@@ -48,21 +49,7 @@ def app() -> Roll:
     app.HttpProtocol = SmallProtocol
     app.Request = SmallRequest
     app.Multipart = SmallMultipart
-    app["calls"] = []
-    app["seen"] = []
-
-    @app.route("/", methods=["GET", "POST"])
-    async def index(request: Request, response: Response) -> None:
-        app["calls"].append(request.path)
-        response.body = f"got {len(request.body)}"
-
-    @app.route("/lazy", methods=["POST"], lazy_body=True)
-    async def lazy(request: Request, response: Response) -> None:
-        total = 0
-        async for chunk in request:
-            total += len(chunk)
-            app["seen"].append(total)
-        response.body = f"got {total}"
+    add_common_routes(app)
 
     @app.route("/upload", methods=["POST"], max_body_size=10_000)
     async def upload(request: Request, response: Response) -> None:
@@ -86,13 +73,13 @@ def app() -> Roll:
     return app
 
 
-def only(raw: bytes) -> Reply:
-    replies = parse_replies(raw)
+def only(raw: bytes) -> WireResponse:
+    replies = read_responses(raw)
     assert len(replies) == 1, raw
     return replies[0]
 
 
-def assert_short(reply: Reply, *words: bytes) -> None:
+def assert_short(reply: WireResponse, *words: bytes) -> None:
     assert len(reply.body) < 120, reply.body
     assert b"Traceback" not in reply.body
     for word in words:
@@ -127,14 +114,8 @@ async def test_huge_content_length(liveclient: LiveClient) -> None:
 
 
 async def test_chunked_body_too_large(liveclient: LiveClient, app: Roll) -> None:
-    reader, writer = await connect(liveclient.port)
-    writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
-    for _ in range(3):
-        writer.write(b"200\r\n" + b"x" * 512 + b"\r\n")
-        await writer.drain()
-        await asyncio.sleep(0.01)
-    raw = await read_until_closed(reader)
-    writer.close()
+    head = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    raw = await send_slowly(liveclient.port, head, b"200\r\n" + b"x" * 512 + b"\r\n", 3, 0.01)
     reply = only(raw)
     assert reply.status == 413
     assert_short(reply, b"1024")
@@ -142,17 +123,8 @@ async def test_chunked_body_too_large(liveclient: LiveClient, app: Roll) -> None
 
 
 async def test_lazy_body_limit_while_streaming(liveclient: LiveClient, app: Roll) -> None:
-    reader, writer = await connect(liveclient.port)
-    writer.write(b"POST /lazy HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
-    try:
-        for _ in range(10):
-            writer.write(b"100\r\n" + b"x" * 256 + b"\r\n")
-            await writer.drain()
-            await asyncio.sleep(0.01)
-    except ConnectionError:
-        pass
-    raw = await read_until_closed(reader)
-    writer.close()
+    head = b"POST /lazy HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    raw = await send_slowly(liveclient.port, head, b"100\r\n" + b"x" * 256 + b"\r\n", 10, 0.01)
     reply = only(raw)
     assert reply.status == 413
     # The handler never saw (and nothing buffered) a byte past the limit.
@@ -186,14 +158,7 @@ async def test_url_too_long(liveclient: LiveClient, app: Roll) -> None:
 
 
 async def test_url_too_long_in_pieces(liveclient: LiveClient) -> None:
-    reader, writer = await connect(liveclient.port)
-    writer.write(b"GET /")
-    for _ in range(30):
-        writer.write(b"a" * 10)
-        await writer.drain()
-        await asyncio.sleep(0.005)
-    raw = await read_until_closed(reader)
-    writer.close()
+    raw = await send_slowly(liveclient.port, b"GET /", b"a" * 10, 30, 0.005)
     assert only(raw).status == 414
 
 
@@ -219,17 +184,7 @@ async def test_headers_too_large(liveclient: LiveClient) -> None:
 
 async def test_never_ending_header_line(liveclient: LiveClient) -> None:
     # httptools buffers an unfinished header line itself: the protocol counts.
-    reader, writer = await connect(liveclient.port)
-    writer.write(b"GET / HTTP/1.1\r\nX-Endless: ")
-    try:
-        for _ in range(100):
-            writer.write(b"a" * 100)
-            await writer.drain()
-            await asyncio.sleep(0.002)
-    except ConnectionError:
-        pass
-    raw = await read_until_closed(reader)
-    writer.close()
+    raw = await send_slowly(liveclient.port, b"GET / HTTP/1.1\r\nX-Endless: ", b"a" * 100, 100, 0.002)
     assert only(raw).status == 431
 
 
@@ -310,7 +265,7 @@ MALFORMED = {
 async def test_malformed_request(liveclient: LiveClient, app: Roll, raw: bytes) -> None:
     smuggled = b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
     answer = await exchange(liveclient.port, raw + smuggled)
-    replies = parse_replies(answer)
+    replies = read_responses(answer)
     assert [reply.status for reply in replies] == [400], answer
     assert_short(replies[0])
     assert "/smuggled" not in app["calls"]
@@ -318,7 +273,7 @@ async def test_malformed_request(liveclient: LiveClient, app: Roll, raw: bytes) 
 
 async def test_malformed_after_good_pipelined(liveclient: LiveClient) -> None:
     answer = await exchange(liveclient.port, get() + b"SPAM / HTTP/1.1\r\n\r\n" + get())
-    assert [reply.status for reply in parse_replies(answer)] == [200, 400]
+    assert [reply.status for reply in read_responses(answer)] == [200, 400]
 
 
 # Pipelining
@@ -334,20 +289,16 @@ async def test_pipelined_within_limit(liveclient: LiveClient) -> None:
 
 async def test_too_many_pipelined(liveclient: LiveClient, app: Roll) -> None:
     answer = await exchange(liveclient.port, get() * 10)
-    statuses = [reply.status for reply in parse_replies(answer)]
+    statuses = [reply.status for reply in read_responses(answer)]
     assert statuses == [200, 200, 200, 200, 429]
-    assert b"limit: 4" in parse_replies(answer)[-1].body
+    assert b"limit: 4" in read_responses(answer)[-1].body
     assert len(app["calls"]) == 4
 
 
 async def test_pipelined_reading_paused(app: Roll) -> None:
     # In memory: at MAX_PIPELINED requests in flight, the protocol stops reading.
-    from roll.testing import Transport
-
-    app.loop = asyncio.get_running_loop()
-    protocol = app.HttpProtocol(app)
     transport = Transport()
-    protocol.connection_made(transport)
+    protocol = open_protocol(app, transport)
     protocol.data_received(get() * 4)
     assert transport.reading is False
     assert protocol.task is not None
@@ -442,4 +393,5 @@ def test_defaults() -> None:
         1048576,
         64 * 1048576,
     )
-    assert (Roll.HANDLER_TIMEOUT, Roll.SHUTDOWN_GRACE) == (None, 10.0)
+    assert (Roll.HANDLER_TIMEOUT, Roll.SHUTDOWN_GRACE) == (None, 30.0)
+    assert server.GRACE == Roll.SHUTDOWN_GRACE  # python -m roll --grace: one default

@@ -13,8 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hardening_helpers import exchange
+
 from roll import HTTPProtocol, HttpError, Request, Response, Roll
-from roll.testing import LiveClient, Transport
+from roll.testing import LiveClient, Transport, open_protocol
 
 
 class RecordingTransport(Transport):
@@ -34,16 +36,12 @@ class RecordingTransport(Transport):
 
 
 def make_protocol(app: Roll, transport: Transport | None = None) -> Any:
-    app.loop = asyncio.get_running_loop()
-    protocol = app.HttpProtocol(app)
-    protocol.connection_made(transport if transport is not None else Transport())
-    return protocol
-
-
+    """`roll.testing.open_protocol`, untyped: these tests read the protocol's internals."""
+    return open_protocol(app, transport)
 
 
 async def read_response(reader: asyncio.StreamReader) -> bytes:
-    """Read one Content-Length delimited response."""
+    """Read one Content-Length delimited response, byte for byte (these tests check the bytes)."""
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
     length = 0
     for line in head.split(b"\r\n"):
@@ -347,14 +345,12 @@ async def test_pipelined_requests_answered_in_order(app: Roll, liveclient: LiveC
         await asyncio.sleep(int(ms) / 1000)
         response.body = ms
 
-    reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
-    writer.write(
+    data = await exchange(
+        liveclient.port,
         b"GET /sleep/50 HTTP/1.1\r\n\r\n"
         b"GET /sleep/0 HTTP/1.1\r\n\r\n"
-        b"GET /sleep/20 HTTP/1.1\r\nConnection: close\r\n\r\n"
+        b"GET /sleep/20 HTTP/1.1\r\nConnection: close\r\n\r\n",
     )
-    data = await asyncio.wait_for(reader.read(), 5)
-    writer.close()
     assert data == (
         b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n50"
         b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n0"
@@ -367,14 +363,12 @@ async def test_pipelined_requests_with_bodies(app: Roll, liveclient: LiveClient)
     async def handler(request: Request, response: Response) -> None:
         response.body = request.body
 
-    reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
-    writer.write(
+    data = await exchange(
+        liveclient.port,
         b"POST /echo HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
         b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nde\r\n0\r\n\r\n"
-        b"POST /echo HTTP/1.1\r\nContent-Length: 1\r\nConnection: close\r\n\r\nf"
+        b"POST /echo HTTP/1.1\r\nContent-Length: 1\r\nConnection: close\r\n\r\nf",
     )
-    data = await asyncio.wait_for(reader.read(), 5)
-    writer.close()
     assert data == (
         b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"
         b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nde"
@@ -387,11 +381,8 @@ async def test_connection_close_is_honoured(app: Roll, liveclient: LiveClient) -
     async def handler(request: Request, response: Response) -> None:
         response.body = "bye"
 
-    reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
-    writer.write(b"GET /test HTTP/1.1\r\nConnection: close\r\n\r\n")
-    # read() returns at EOF only: the server closed the connection.
-    data = await asyncio.wait_for(reader.read(), 5)
-    writer.close()
+    # exchange() returns at EOF only: the server closed the connection.
+    data = await exchange(liveclient.port, b"GET /test HTTP/1.1\r\nConnection: close\r\n\r\n")
     assert data == b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nbye"
 
 
@@ -400,10 +391,7 @@ async def test_http_1_0_closes(app: Roll, liveclient: LiveClient) -> None:
     async def handler(request: Request, response: Response) -> None:
         response.body = "old"
 
-    reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
-    writer.write(b"GET /test HTTP/1.0\r\n\r\n")
-    data = await asyncio.wait_for(reader.read(), 5)
-    writer.close()
+    data = await exchange(liveclient.port, b"GET /test HTTP/1.0\r\n\r\n")
     assert data == b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nold"
 
 
@@ -412,20 +400,14 @@ async def test_response_connection_close_header_closes(app: Roll, liveclient: Li
     async def handler(request: Request, response: Response) -> None:
         response.headers["Connection"] = "close"
 
-    reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
-    writer.write(b"GET /test HTTP/1.1\r\n\r\nGET /test HTTP/1.1\r\n\r\n")
-    data = await asyncio.wait_for(reader.read(), 5)
-    writer.close()
+    data = await exchange(liveclient.port, b"GET /test HTTP/1.1\r\n\r\nGET /test HTTP/1.1\r\n\r\n")
     assert data == b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 
 
 async def test_malformed_request_over_the_wire_is_400_and_closed(
     app: Roll, liveclient: LiveClient
 ) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
-    writer.write(b"INVALID HTTP/1.22\r\n\r\n")
-    data = await asyncio.wait_for(reader.read(), 5)
-    writer.close()
+    data = await exchange(liveclient.port, b"INVALID HTTP/1.22\r\n\r\n")
     assert data.startswith(b"HTTP/1.1 400 Bad Request\r\n")
 
 
@@ -435,10 +417,7 @@ async def test_bad_request_after_a_good_one(app: Roll, liveclient: LiveClient) -
         await asyncio.sleep(0.02)
         response.body = "good"
 
-    reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
-    writer.write(b"GET /test HTTP/1.1\r\n\r\nSPAM /test HTTP/1.1\r\n\r\n")
-    data = await asyncio.wait_for(reader.read(), 5)
-    writer.close()
+    data = await exchange(liveclient.port, b"GET /test HTTP/1.1\r\n\r\nSPAM /test HTTP/1.1\r\n\r\n")
     assert data.startswith(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood")
     assert data.count(b"HTTP/1.1 400 Bad Request\r\n") == 1
 
@@ -450,13 +429,11 @@ async def test_oversized_chunk_over_the_wire(
     async def handler(request: Request, response: Response) -> None:
         response.body = request.body
 
-    reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
-    writer.write(
+    data = await exchange(
+        liveclient.port,
         b"POST /test HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-        b"3\r\nabc\r\nfffffffffffffffffffffffffffff\r\n"
+        b"3\r\nabc\r\nfffffffffffffffffffffffffffff\r\n",
     )
-    data = await asyncio.wait_for(reader.read(), 5)
-    writer.close()
     assert data.startswith(b"HTTP/1.1 400 Bad Request\r\n")
 
 
@@ -692,10 +669,7 @@ async def test_connect_is_answered_then_closed(app: Roll, liveclient: LiveClient
     async def tunnel(request: Request, response: Response) -> None:
         response.body = "no tunnel"
 
-    reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
-    writer.write(b"CONNECT /tunnel HTTP/1.1\r\nHost: x\r\n\r\nGET /tunnel HTTP/1.1\r\n\r\n")
-    data = await asyncio.wait_for(reader.read(), 5)
-    writer.close()
+    data = await exchange(liveclient.port, b"CONNECT /tunnel HTTP/1.1\r\nHost: x\r\n\r\nGET /tunnel HTTP/1.1\r\n\r\n")
     assert data == b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nno tunnel"
 
 
@@ -724,10 +698,7 @@ async def test_keep_alive_after_a_chunked_response(app: Roll, liveclient: LiveCl
 
         response.body = gen()
 
-    reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
-    writer.write(b"GET /stream HTTP/1.1\r\n\r\nGET /stream HTTP/1.1\r\nConnection: close\r\n\r\n")
-    data = await asyncio.wait_for(reader.read(), 5)
-    writer.close()
+    data = await exchange(liveclient.port, b"GET /stream HTTP/1.1\r\n\r\nGET /stream HTTP/1.1\r\nConnection: close\r\n\r\n")
     one = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
     assert data == one * 2
 
@@ -762,10 +733,7 @@ async def test_head_over_the_wire_keeps_the_connection_usable(
     async def handler(request: Request, response: Response) -> None:
         response.body = "body"
 
-    reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
-    writer.write(b"HEAD /test HTTP/1.1\r\n\r\nGET /test HTTP/1.1\r\nConnection: close\r\n\r\n")
-    data = await asyncio.wait_for(reader.read(), 5)
-    writer.close()
+    data = await exchange(liveclient.port, b"HEAD /test HTTP/1.1\r\n\r\nGET /test HTTP/1.1\r\nConnection: close\r\n\r\n")
     assert data == b"HTTP/1.1 200 OK\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody"
 
 
@@ -813,10 +781,7 @@ async def test_garbage_after_a_good_request(app: Roll, liveclient: LiveClient) -
     async def handler(request: Request, response: Response) -> None:
         response.body = "good"
 
-    reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
-    writer.write(b"GET /test HTTP/1.1\r\n\r\n\x00\x01\x02 garbage\r\n\r\n")
-    data = await asyncio.wait_for(reader.read(), 5)
-    writer.close()
+    data = await exchange(liveclient.port, b"GET /test HTTP/1.1\r\n\r\n\x00\x01\x02 garbage\r\n\r\n")
     assert data.startswith(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood")
     assert data[len(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood") :].startswith(
         b"HTTP/1.1 400 Bad Request\r\n"

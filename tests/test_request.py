@@ -13,17 +13,25 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hardening_helpers import add_common_routes
+
 from roll import Files, Form, HttpError, Request, Response, Roll
-from roll.testing import Client, LiveClient, Transport
+from roll.testing import Client, LiveClient, open_protocol
 
 
 def fed_protocol(app: Roll, data: bytes) -> Any:
     """A protocol on a fake transport that received `data`."""
-    app.loop = asyncio.get_running_loop()
-    protocol = app.HttpProtocol(app)
-    protocol.connection_made(Transport())
+    protocol = open_protocol(app)
     protocol.data_received(data)
     return protocol
+
+
+def echo(app: Roll, part: str) -> None:
+    """`POST /test` answers with the request's `part` (json, form or files) as JSON."""
+
+    @app.route("/test", methods=["POST"])
+    async def handler(request: Request, response: Response) -> None:
+        response.json = getattr(request, part)
 
 
 # Request without protocol or app.
@@ -328,30 +336,23 @@ async def test_async_iteration_of_a_loaded_body(app: Roll, client: Client) -> No
 
 
 async def test_async_iteration_over_the_wire(app: Roll, liveclient: LiveClient) -> None:
-    @app.route("/test", methods=["POST"], lazy_body=True)
-    async def handler(request: Request, response: Response) -> None:
-        size = 0
-        async for chunk in request:
-            size += len(chunk)
-        response.body = str(size)
+    add_common_routes(app)  # /lazy counts the bytes it reads in chunks
 
     def chunks() -> Iterator[bytes]:
         for _ in range(50):
             yield b"y" * 10_000
 
-    resp = await liveclient.query("POST", "/test", body=chunks())
-    assert resp.body == b"500000"
-    resp = await liveclient.query("POST", "/test", body=b"z" * 123_456)
-    assert resp.body == b"123456"
+    resp = await liveclient.query("POST", "/lazy", body=chunks())
+    assert resp.body == b"got 500000"
+    resp = await liveclient.query("POST", "/lazy", body=b"z" * 123_456)
+    assert resp.body == b"got 123456"
 
 
 # JSON.
 
 
 async def test_json(app: Roll, client: Client) -> None:
-    @app.route("/test", methods=["POST"])
-    async def handler(request: Request, response: Response) -> None:
-        response.json = request.json
+    echo(app, "json")
 
     resp = await client.post("/test", {"key": "value", "list": [1, 2.5, None, True]})
     assert json.loads(resp.body) == {"key": "value", "list": [1, 2.5, None, True]}
@@ -382,9 +383,7 @@ async def test_json_null_is_cached(app: Roll, client: Client) -> None:
 
 @pytest.mark.parametrize("body", [b"{invalid", b"", b"\xff\xfe", b"[1, 2"])
 async def test_invalid_json_is_400(app: Roll, client: Client, body: bytes) -> None:
-    @app.route("/test", methods=["POST"])
-    async def handler(request: Request, response: Response) -> None:
-        response.json = request.json
+    echo(app, "json")
 
     resp = await client.post("/test", body=body)
     assert resp.status == HTTPStatus.BAD_REQUEST
@@ -427,9 +426,7 @@ async def test_form_casting(app: Roll, client: Client) -> None:
 
 @pytest.mark.parametrize("body", [b"no-equal-sign", b"a=1&&b", b"\xff=\xfe"])
 async def test_unparsable_urlencoded_body(app: Roll, client: Client, body: bytes) -> None:
-    @app.route("/test", methods=["POST"])
-    async def handler(request: Request, response: Response) -> None:
-        response.json = request.form
+    echo(app, "form")
 
     resp = await client.post(
         "/test", body=body, content_type="application/x-www-form-urlencoded"
@@ -547,9 +544,7 @@ async def test_raw_multipart_over_the_wire_in_chunks(app: Roll, liveclient: Live
 async def test_unparsable_multipart_body(
     app: Roll, client: Client, content_type: str, body: bytes
 ) -> None:
-    @app.route("/test", methods=["POST"])
-    async def handler(request: Request, response: Response) -> None:
-        response.json = request.files
+    echo(app, "files")
 
     resp = await client.post("/test", body=body, content_type=content_type)
     assert resp.status == HTTPStatus.BAD_REQUEST
@@ -557,9 +552,7 @@ async def test_unparsable_multipart_body(
 
 
 async def test_unparsable_multipart_on_form_access(app: Roll, client: Client) -> None:
-    @app.route("/test", methods=["POST"])
-    async def handler(request: Request, response: Response) -> None:
-        response.json = request.form
+    echo(app, "form")
 
     resp = await client.post(
         "/test", body=b"garbage", content_type="multipart/form-data; boundary=x"
@@ -706,9 +699,7 @@ def test_multipart_parser_without_boundary() -> None:
 async def test_form_content_type_is_case_insensitive(
     app: Roll, client: Client, content_type: str, body: bytes
 ) -> None:
-    @app.route("/test", methods=["POST"])
-    async def handler(request: Request, response: Response) -> None:
-        response.json = request.form
+    echo(app, "form")
 
     resp = await client.post("/test", body=body, content_type=content_type)
     assert json.loads(resp.body) == {"a": ["1"]}

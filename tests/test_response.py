@@ -10,6 +10,8 @@ from typing import Any, AsyncIterator
 
 import pytest
 
+from hardening_helpers import exchange
+
 from roll import Request, Response, Roll
 from roll.testing import Client, LiveClient
 
@@ -173,10 +175,7 @@ async def test_204_over_the_wire_keeps_the_connection_usable(
     async def full(request: Request, response: Response) -> None:
         response.body = "full"
 
-    reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
-    writer.write(b"GET /empty HTTP/1.1\r\n\r\nGET /full HTTP/1.1\r\nConnection: close\r\n\r\n")
-    data = await asyncio.wait_for(reader.read(), 5)
-    writer.close()
+    data = await exchange(liveclient.port, b"GET /empty HTTP/1.1\r\n\r\nGET /full HTTP/1.1\r\nConnection: close\r\n\r\n")
     assert data == (
         b"HTTP/1.1 204 No Content\r\n\r\n"
         b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nfull"
@@ -443,10 +442,7 @@ async def test_cookies_over_the_wire(app: Roll, liveclient: LiveClient) -> None:
         response.cookies.set("a", "1", httponly=True)
         response.cookies.set("b", "2", secure=True)
 
-    reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
-    writer.write(b"GET /test HTTP/1.1\r\nConnection: close\r\n\r\n")
-    data = await asyncio.wait_for(reader.read(), 5)
-    writer.close()
+    data = await exchange(liveclient.port, b"GET /test HTTP/1.1\r\nConnection: close\r\n\r\n")
     assert data == (
         b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
         b"Set-Cookie: a=1; Path=/; HttpOnly\r\nSet-Cookie: b=2; Path=/; Secure\r\n\r\n"
@@ -460,10 +456,7 @@ async def test_response_over_the_wire_is_exact(app: Roll, liveclient: LiveClient
         response.headers["X-Thing"] = "1"
         response.body = "created"
 
-    reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
-    writer.write(b"GET /test HTTP/1.1\r\nConnection: close\r\n\r\n")
-    data = await asyncio.wait_for(reader.read(), 5)
-    writer.close()
+    data = await exchange(liveclient.port, b"GET /test HTTP/1.1\r\nConnection: close\r\n\r\n")
     # No Date, Server, Content-Type nor Connection header is added.
     assert data == b"HTTP/1.1 201 Created\r\nX-Thing: 1\r\nContent-Length: 7\r\n\r\ncreated"
 

@@ -5,13 +5,22 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import ClassVar
 
 import pytest
-from hardening_helpers import connect, exchange, get, parse_replies, read_reply, read_until_closed
+from hardening_helpers import (
+    add_common_routes,
+    connect,
+    exchange,
+    get,
+    read_reply,
+    read_until_closed,
+    send_slowly,
+)
 
 from roll import HTTPProtocol, Request, Response, Roll
-from roll.testing import LiveClient
+from roll.testing import LiveClient, read_responses
 
 
 class QuickProtocol(HTTPProtocol):
@@ -28,20 +37,7 @@ class QuickProtocol(HTTPProtocol):
 def app() -> Roll:
     app = Roll()
     app.HttpProtocol = QuickProtocol
-    app["events"] = []
-
-    @app.route("/", methods=["GET", "POST"])
-    async def index(request: Request, response: Response) -> None:
-        response.body = f"got {len(request.body)}"
-
-    @app.route("/sleep")
-    async def sleep(request: Request, response: Response) -> None:
-        try:
-            await asyncio.sleep(request.query.float("s"))
-        except asyncio.CancelledError:
-            app["events"].append("cancelled")
-            raise
-        response.body = "slept"
+    add_common_routes(app)
 
     @app.route("/patient", timeout=1.0)
     async def patient(request: Request, response: Response) -> None:
@@ -52,36 +48,62 @@ def app() -> Roll:
     async def own_timeout(request: Request, response: Response) -> None:
         raise TimeoutError("the database is slow")
 
-    @app.route("/stream")
-    async def stream(request: Request, response: Response) -> None:
-        async def chunks() -> AsyncIterator[bytes]:
-            try:
-                for _ in range(10_000):
-                    yield b"x" * 65536
-            finally:
-                app["events"].append("stream closed")
-
-        response.body = chunks()
-
     return app
+
+
+@asynccontextmanager
+async def serving(app: Roll, **settings: float | None) -> AsyncIterator[LiveClient]:
+    """Serve `app` on a QuickProtocol with some of its settings changed."""
+    tuned: type[QuickProtocol] = type("Tuned", (QuickProtocol,), {"__slots__": (), **settings})
+    app.HttpProtocol = tuned
+    live = LiveClient(app)
+    await live.start()
+    try:
+        yield live
+    finally:
+        await live.stop()
+
+
+async def closed_when_idle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """The server closes the connection, saying nothing, after KEEP_ALIVE_TIMEOUT (0.3 s)."""
+    start = time.monotonic()
+    assert await read_until_closed(reader, timeout=3) == b""
+    assert 0.25 < time.monotonic() - start < 3
+    writer.close()
+
+
+async def trickle_until_closed(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, pieces: list[bytes], pause: float
+) -> tuple[bytes, float]:
+    """Send `pieces`, `pause` seconds apart, while reading what the server sends
+    until it closes: those bytes, and how many seconds that took."""
+
+    async def send() -> None:
+        for piece in pieces:
+            writer.write(piece)
+            await writer.drain()
+            await asyncio.sleep(pause)
+
+    sender = asyncio.create_task(send())
+    start = time.monotonic()
+    raw = await read_until_closed(reader)
+    elapsed = time.monotonic() - start
+    sender.cancel()
+    await asyncio.gather(sender, return_exceptions=True)
+    writer.close()
+    return raw, elapsed
 
 
 async def test_idle_keep_alive_timeout(liveclient: LiveClient) -> None:
     reader, writer = await connect(liveclient.port)
     writer.write(get())
     assert (await read_reply(reader)).status == 200
-    start = time.monotonic()
-    assert await read_until_closed(reader, timeout=3) == b""
-    assert 0.25 < time.monotonic() - start < 3
-    writer.close()
+    await closed_when_idle(reader, writer)
 
 
 async def test_connection_without_request_is_closed(liveclient: LiveClient) -> None:
     reader, writer = await connect(liveclient.port)
-    start = time.monotonic()
-    assert await read_until_closed(reader, timeout=3) == b""
-    assert 0.25 < time.monotonic() - start < 3
-    writer.close()
+    await closed_when_idle(reader, writer)
 
 
 async def test_keep_alive_timeout_restarts_after_each_request(liveclient: LiveClient) -> None:
@@ -105,22 +127,10 @@ async def test_slow_headers(liveclient: LiveClient) -> None:
     # Slowloris: headers trickle in, each byte well within any inactivity
     # timeout, but the head as a whole takes too long.
     reader, writer = await connect(liveclient.port)
-    start = time.monotonic()
     writer.write(b"GET / HTTP/1.1\r\n")
-
-    async def trickle() -> None:
-        for i in range(80):  # 4 s of headers, one every 50 ms
-            writer.write(f"X-{i}: a\r\n".encode())
-            await writer.drain()
-            await asyncio.sleep(0.05)
-
-    sender = asyncio.create_task(trickle())
-    raw = await read_until_closed(reader)
-    elapsed = time.monotonic() - start
-    sender.cancel()
-    await asyncio.gather(sender, return_exceptions=True)
-    writer.close()
-    [reply] = parse_replies(raw)
+    headers = [f"X-{i}: a\r\n".encode() for i in range(80)]  # 4 s of headers, one every 50 ms
+    raw, elapsed = await trickle_until_closed(reader, writer, headers, 0.05)
+    [reply] = read_responses(raw)
     assert reply.status == 408
     assert reply.body == b"Request headers timeout (0.5s)"
     assert 0.45 < elapsed < 3  # cut off long before the client was done
@@ -132,7 +142,7 @@ async def test_slow_body(liveclient: LiveClient) -> None:
     start = time.monotonic()
     raw = await read_until_closed(reader)
     writer.close()
-    [reply] = parse_replies(raw)
+    [reply] = read_responses(raw)
     assert reply.status == 408
     assert reply.body == b"Request body timeout (0.3s)"
     assert 0.25 < time.monotonic() - start < 3
@@ -152,31 +162,11 @@ async def test_slow_but_steady_body(liveclient: LiveClient) -> None:
 
 async def test_body_too_slow(app: Roll) -> None:
     # A trickle keeps the inactivity timeout at bay, not the minimum rate.
-    class Demanding(QuickProtocol):
-        __slots__ = ()
-        MIN_BODY_RATE = 100
-
-    app.HttpProtocol = Demanding
-    live = LiveClient(app)
-    await live.start()
-    try:
+    async with serving(app, MIN_BODY_RATE=100) as live:
         reader, writer = await connect(live.port)
         writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
-
-        async def trickle() -> None:
-            for _ in range(100):  # 20 bytes/s
-                writer.write(b"x")
-                await writer.drain()
-                await asyncio.sleep(0.05)
-
-        sender = asyncio.create_task(trickle())
-        start = time.monotonic()
-        raw = await read_until_closed(reader)
-        elapsed = time.monotonic() - start
-        sender.cancel()
-        await asyncio.gather(sender, return_exceptions=True)
-        writer.close()
-        [reply] = parse_replies(raw)
+        raw, elapsed = await trickle_until_closed(reader, writer, [b"x"] * 100, 0.05)  # 20 bytes/s
+        [reply] = read_responses(raw)
         assert reply.status == 408
         assert reply.body == b"Request body too slow (minimum: 100 bytes/s)"
         assert elapsed < 3
@@ -189,20 +179,10 @@ async def test_body_too_slow(app: Roll) -> None:
         reply = await read_reply(reader)
         assert (reply.status, reply.body) == (200, b"got 100")
         writer.close()
-    finally:
-        await live.stop()
 
 
 async def test_timeouts_can_be_disabled(app: Roll) -> None:
-    class Patient(QuickProtocol):
-        __slots__ = ()
-        KEEP_ALIVE_TIMEOUT = None
-        HEADERS_TIMEOUT = None
-
-    app.HttpProtocol = Patient
-    live = LiveClient(app)
-    await live.start()
-    try:
+    async with serving(app, KEEP_ALIVE_TIMEOUT=None, HEADERS_TIMEOUT=None) as live:
         reader, writer = await connect(live.port)
         writer.write(b"GET / HTTP/1.1\r\n")
         await asyncio.sleep(0.8)
@@ -212,8 +192,6 @@ async def test_timeouts_can_be_disabled(app: Roll) -> None:
         writer.write(get())
         assert (await read_reply(reader)).status == 200
         writer.close()
-    finally:
-        await live.stop()
 
 
 # Handler timeout
@@ -281,18 +259,8 @@ async def test_client_not_reading_is_dropped(liveclient: LiveClient, app: Roll) 
 async def test_error_answer_reaches_a_client_still_sending(liveclient: LiveClient) -> None:
     # The 400 is sent, then the server reads and drops what the client still
     # sends (no reset that would destroy the answer), and closes in the end.
-    reader, writer = await connect(liveclient.port)
-    writer.write(b"SPAM / HTTP/1.1\r\n\r\n")
-    try:
-        for _ in range(20):
-            writer.write(b"x" * 10_000)
-            await writer.drain()
-            await asyncio.sleep(0.01)
-    except ConnectionError:
-        pass
-    raw = await read_until_closed(reader)
-    writer.close()
-    assert [reply.status for reply in parse_replies(raw)] == [400]
+    raw = await send_slowly(liveclient.port, b"SPAM / HTTP/1.1\r\n\r\n", b"x" * 10_000, 20, 0.01)
+    assert [reply.status for reply in read_responses(raw)] == [400]
 
 
 async def test_lingering_ends(liveclient: LiveClient) -> None:
@@ -313,4 +281,4 @@ async def test_lingering_ends(liveclient: LiveClient) -> None:
 
 async def test_exchange_helper_sees_close(liveclient: LiveClient) -> None:
     raw = await exchange(liveclient.port, get(headers="Connection: close\r\n"))
-    assert [reply.status for reply in parse_replies(raw)] == [200]
+    assert [reply.status for reply in read_responses(raw)] == [200]

@@ -20,8 +20,8 @@ from websockets.uri import parse_uri
 
 import roll
 import roll.testing
-from roll import Request, Roll, WSProtocol
-from roll.testing import LiveClient, Transport
+from roll import HTTPProtocol, Request, Roll, WSProtocol
+from roll.testing import LiveClient, Transport, open_protocol
 from roll.websocket import Assembler, handshake_request, refusal, select_subprotocol
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
@@ -71,6 +71,17 @@ async def read_frames(reader: asyncio.StreamReader, client: ClientProtocol) -> l
     else:
         client.receive_eof()
     return [event for event in client.events_received() if isinstance(event, Frame)]
+
+
+def record_disconnects(app: Roll) -> list[str]:
+    """A list that gets "disconnect" each time the app's websocket_disconnect event fires."""
+    events: list[str] = []
+
+    @app.listen("websocket_disconnect")
+    async def disconnected(request: Request, ws: WSProtocol) -> None:
+        events.append("disconnect")
+
+    return events
 
 
 # Handshake and refusals.
@@ -361,11 +372,7 @@ async def test_client_goes_away_ends_handler_with_connection_closed(
     loop_errors: list[dict[str, Any]],
 ) -> None:
     ended: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
-    events: list[str] = []
-
-    @app.listen("websocket_disconnect")
-    async def disconnected(request: Request, ws: WSProtocol) -> None:
-        events.append("disconnect")
+    events = record_disconnects(app)
 
     @app.route("/ws", protocol="websocket")
     async def handler(request: Request, ws: WSProtocol) -> None:
@@ -428,16 +435,12 @@ async def test_connection_closed_escaping_handler_closes_1002(
 async def test_cancelled_handler_closes_1001(
     app: Roll, liveclient: LiveClient, loop_errors: list[dict[str, Any]]
 ) -> None:
-    events: list[str] = []
+    events = record_disconnects(app)
     tasks: list[asyncio.Task[None]] = []
-
-    @app.listen("websocket_disconnect")
-    async def disconnected(request: Request, ws: WSProtocol) -> None:
-        events.append("disconnect")
 
     @app.route("/ws", protocol="websocket")
     async def handler(request: Request, ws: WSProtocol) -> None:
-        assert request.protocol is not None and request.protocol.task is not None
+        assert isinstance(request.protocol, HTTPProtocol) and request.protocol.task is not None
         tasks.append(request.protocol.task)
         await ws.recv()
 
@@ -649,10 +652,8 @@ async def test_sans_socket_exchange(app: Roll) -> None:
         received.append(await ws.recv())
         await ws.send("pong")
 
-    app.loop = asyncio.get_running_loop()
-    http = app.HttpProtocol(app)
     transport = Transport()
-    http.connection_made(transport)
+    http = open_protocol(app, transport)
     head = "GET /ws HTTP/1.1\r\nHost: x\r\n" + "".join(f"{k}: {v}\r\n" for k, v in HANDSHAKE.items())
     http.data_received(head.encode() + b"\r\n")
     assert http.task is not None
@@ -723,15 +724,11 @@ async def test_handshake_with_non_latin1_header_values(
 async def test_failing_connect_listener_closes_1011_and_still_disconnects(
     app: Roll, liveclient: LiveClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    events: list[str] = []
+    events = record_disconnects(app)
 
     @app.listen("websocket_connect")
     async def connected(request: Request, ws: WSProtocol) -> None:
         raise RuntimeError("no")
-
-    @app.listen("websocket_disconnect")
-    async def disconnected(request: Request, ws: WSProtocol) -> None:
-        events.append("disconnect")
 
     @app.route("/ws", protocol="websocket")
     async def handler(request: Request, ws: WSProtocol) -> None:
@@ -770,11 +767,7 @@ async def test_send_waits_while_the_client_does_not_read(app: Roll, liveclient: 
 
 
 async def test_in_memory_client_gets_the_handshake_answer(app: Roll, client: roll.testing.Client) -> None:
-    events: list[str] = []
-
-    @app.listen("websocket_disconnect")
-    async def disconnected(request: Request, ws: WSProtocol) -> None:
-        events.append("disconnect")
+    events = record_disconnects(app)
 
     @app.route("/ws", protocol="websocket")
     async def handler(request: Request, ws: WSProtocol) -> None:

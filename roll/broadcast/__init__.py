@@ -41,8 +41,10 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+from .base import Backend, Message, as_message
 
 if TYPE_CHECKING:
     from roll.app import Roll
@@ -51,34 +53,8 @@ __all__ = ["Broadcast", "Overflow", "Subscriber"]
 
 log = logging.getLogger("roll.broadcast")
 
-Message = str | bytes
-
-
 class Overflow(Exception):
     """The subscriber did not keep up: its queue filled, it was unsubscribed."""
-
-
-class Backend(Protocol):
-    """How messages leave and reach this process. It calls `broadcast.dispatch`
-    for each message received, and `broadcast.lost` when its connection is lost."""
-
-    async def connect(self) -> None: ...
-
-    async def close(self) -> None: ...
-
-    async def publish(self, channel: str, message: Message) -> None: ...
-
-    async def subscribe(self, channel: str) -> None: ...
-
-    async def unsubscribe(self, channel: str) -> None: ...
-
-
-def as_message(data: bytes) -> Message:
-    """`str` when the bytes are valid UTF-8, else the bytes."""
-    try:
-        return data.decode()
-    except UnicodeDecodeError:
-        return data
 
 
 class Subscriber:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from . import Broadcast, Message
+    from .base import Hub, Message
 
 
 class MemoryBackend:
-    def __init__(self, broadcast: Broadcast) -> None:
+    def __init__(self, broadcast: Hub) -> None:
         self.broadcast = broadcast
 
     async def connect(self) -> None:

@@ -21,10 +21,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from . import as_message
+from .base import as_message
 
 if TYPE_CHECKING:
-    from . import Broadcast, Message
+    from .base import Hub, Message
 
 log = logging.getLogger("roll.broadcast")
 
@@ -34,7 +34,7 @@ FIRST_DELAY = 0.1
 
 
 class RedisBackend:
-    def __init__(self, broadcast: Broadcast, url: str) -> None:
+    def __init__(self, broadcast: Hub, url: str) -> None:
         self.broadcast = broadcast
         self.url = url
         self.publisher: Any = None

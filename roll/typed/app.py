@@ -9,10 +9,11 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from roll import Request, Response, Roll
 from roll.app import Handler, RouteRecord
+from roll.http import RouteOptions
 
 from . import checks
 from .dependencies import Kind, Singleton, kind_of
@@ -263,7 +264,7 @@ class TypedRoll(Roll):
             handler, info, self.providers, route.localns, route.guards
         )
         self.bindings.add(analysis)
-        status = route.extras.get("status")
+        status = cast(RouteOptions, route.extras).get("status")
         call = typed_in_thread(handler) if kind is Kind.FUNCTION else handler
         endpoint = make_endpoint(
             call,

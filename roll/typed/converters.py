@@ -15,11 +15,9 @@ from typing import Any, Literal, get_args, get_origin
 
 from pydantic import TypeAdapter, ValidationError
 
-from .typeinfo import TypeInfo, split_annotated
+from roll.multidict import FALSE_STRINGS, NONE_STRINGS, TRUE_STRINGS
 
-TRUE_STRINGS = frozenset(("t", "true", "yes", "1", "on"))
-FALSE_STRINGS = frozenset(("f", "false", "no", "0", "off"))
-NONE_STRINGS = frozenset(("n", "none", "null"))
+from .typeinfo import TypeInfo, split_annotated
 
 
 class Rejected(ValueError):

@@ -17,14 +17,28 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from roll.request import ClientDisconnected
 
 from .errors import Invalid, Problem
+from .extractors import Extractor
 
-if TYPE_CHECKING:
-    from .plan import Plan
+
+class Plan(Protocol):
+    """What `resolve` runs: a `plan.Plan` (declared here, as the plan module is above this one)."""
+
+    @property
+    def extractors(self) -> tuple[tuple[str, Extractor], ...]: ...
+
+    @property
+    def dependencies(self) -> tuple[tuple[str, Dependency], ...]: ...
+
+    @property
+    def extra_vars(self) -> tuple[str, ...]: ...
+
+    @property
+    def guards(self) -> tuple[Dependency, ...]: ...
 
 log = logging.getLogger("roll.typed")
 

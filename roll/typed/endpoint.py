@@ -12,9 +12,10 @@ from functools import partial
 from typing import Any, NoReturn
 
 from roll.request import ClientDisconnected
+from roll.response import JSON_CONTENT_TYPE
 
 from .dependencies import Scope, resolve
-from .errors import JSON_CONTENT_TYPE, Invalid, InvalidRequest, Problem
+from .errors import Invalid, InvalidRequest, Problem
 from .plan import Plan, qualname
 from .returns import render
 from .websocket import close_invalid

@@ -10,7 +10,6 @@ from pydantic_core import to_json
 
 from roll import HttpError
 
-JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 
 
 class Problem(TypedDict):

@@ -11,9 +11,11 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from roll.response import JSON_CONTENT_TYPE
+
 from .dependencies import Scope, resolve
 from .endpoint import Handler, reject
-from .errors import JSON_CONTENT_TYPE, Invalid, InvalidRequest
+from .errors import Invalid, InvalidRequest
 from .plan import Plan
 
 

@@ -12,18 +12,26 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, get_type_hints
+from typing import Any, Protocol, get_type_hints
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from . import extractors as ex
 from .converters import Converter, Rejected, converter_for
-from .errors import Invalid, Problem, problem
+from .errors import Invalid, Problem, RouteDefinitionError, problem
 from .markers import Form, Source
 from .typeinfo import TypeInfo, analyse, is_scalar, with_constraints
 
-if TYPE_CHECKING:
-    from .plan import Analysis
+
+class Failing(Protocol):
+    """What this module needs of the analysis in progress (plan.Analysis)."""
+
+    localns: dict[str, Any] | None
+
+    def fail(
+        self, parameter: str | None, reason: str, owner: str | None = None
+    ) -> RouteDefinitionError: ...
+
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,7 +57,7 @@ def model_fields(model: Any) -> list[tuple[str, Any]]:
 
 
 def model_source(
-    name: str, marker: Source, info: TypeInfo, analysis: Analysis, owner: str
+    name: str, marker: Source, info: TypeInfo, analysis: Failing, owner: str
 ) -> ex.Extractor:
     location = marker.location
     model = info.base

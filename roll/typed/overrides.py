@@ -18,9 +18,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .dependencies import Dependency, Kind, Singleton
+from .dependencies import Plan as RunPlan
 from .plan import Analysis, Bound, Plan, Provided, bind, display
 
-State = tuple[Callable[..., Any], Plan, Kind, Singleton | None]
+State = tuple[Callable[..., Any], RunPlan, Kind, Singleton | None]
 
 
 def state_of(dependency: Dependency) -> State:

@@ -12,12 +12,21 @@ import collections.abc
 import inspect
 import types
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Union, get_args, get_origin, get_type_hints
+from typing import Any, Protocol, Union, get_args, get_origin, get_type_hints
 
+from .errors import RouteDefinitionError
 from .typeinfo import split_annotated
 
-if TYPE_CHECKING:
-    from .plan import Analysis
+
+class Failing(Protocol):
+    """What this module needs of the analysis in progress (plan.Analysis)."""
+
+    localns: dict[str, Any] | None
+
+    def fail(
+        self, parameter: str | None, reason: str, owner: str | None = None
+    ) -> RouteDefinitionError: ...
+
 
 NoneType = type(None)
 # What a generator provider is annotated with: the first argument is the value.
@@ -81,7 +90,7 @@ def check_provides(
     annotation: Any,
     unannotated: bool,
     name: str,
-    analysis: Analysis,
+    analysis: Failing,
     owner: str,
 ) -> None:
     if unannotated or not callable(provider):

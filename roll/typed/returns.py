@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic_core import PydanticSerializationError, to_json
 
-from .errors import JSON_CONTENT_TYPE
+from roll.response import JSON_CONTENT_TYPE
 
 TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
 RAW_TYPES = (bytes, bytearray, memoryview)

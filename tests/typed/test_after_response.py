@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import pytest
 
-from roll import Request, Response
+from roll import HTTPProtocol, Request, Response
 from roll.testing import Client, LiveClient
 from roll.typed import Depends, TypedRoll
 
@@ -28,11 +28,6 @@ class Resource:
 
 
 @pytest.fixture
-def events() -> list[Any]:
-    return []
-
-
-@pytest.fixture
 def app(events: list[Any]) -> TypedRoll:
     app = TypedRoll()
 
@@ -46,7 +41,7 @@ def app(events: list[Any]) -> TypedRoll:
             raise
         else:
             protocol = request.protocol
-            data = protocol.transport.data if protocol and hasattr(protocol.transport, "data") else b""
+            data = protocol.transport.data if isinstance(protocol, HTTPProtocol) and hasattr(protocol.transport, "data") else b""
             events.append(("exit", b"\r\n\r\nok" in data))
         finally:
             value.open = False

@@ -27,11 +27,6 @@ class User(BaseModel):
 
 
 @pytest.fixture
-def events() -> list[str]:
-    return []
-
-
-@pytest.fixture
 def app(events: list[str]) -> TypedRoll:
     app = TypedRoll()
     counter = {"calls": 0}

@@ -7,16 +7,12 @@ from http import HTTPStatus
 from typing import Annotated, Any
 
 import pytest
-from pydantic import BaseModel
 
 from roll import HttpError, Request, Response
 from roll.testing import Client
 from roll.typed import Cookie, Header, InvalidRequest, Problem, TypedRoll
 
-
-class Item(BaseModel):
-    name: str
-    price: float
+from typed.support import Item
 
 
 @pytest.fixture

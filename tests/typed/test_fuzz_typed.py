@@ -26,25 +26,14 @@ from urllib.parse import quote, urlencode
 from uuid import UUID
 
 import pytest
-from hardening_helpers import feed_protocol, parse_replies
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 from typing_extensions import NotRequired, TypedDict
 
 from roll import HTTPProtocol, WSProtocol
-from roll.typed import (
-    Body,
-    Cookie,
-    Depends,
-    File,
-    Form,
-    Header,
-    Query,
-    TypedRoll,
-    UploadFile,
-    WebSocket,
-)
+from roll.testing import drive, read_responses
+from roll.typed import Body, Cookie, Depends, File, Form, Header, Query, TypedRoll, UploadFile, WebSocket
 
 FUZZ = settings(
     max_examples=int(os.environ.get("TYPED_FUZZ_EXAMPLES", 150)),
@@ -239,10 +228,6 @@ def make_app() -> TypedRoll:
 APP = make_app()
 
 
-async def drive(raw: bytes) -> bytes:
-    return (await feed_protocol(APP, [raw])).data
-
-
 def request(
     method: str, target: str, headers: list[tuple[str, str]] | None = None, body: bytes = b""
 ) -> bytes:
@@ -257,10 +242,10 @@ def request(
 def check(raw: bytes, upgrade: bool = False) -> tuple[int, Any]:
     """The one reply: a 2xx (its JSON), or the typed 400 (its problems);
     with `upgrade`, a 101 or the typed 400."""
-    data = asyncio.run(drive(raw))
+    data = asyncio.run(drive(APP, [raw])).data
     if upgrade and data.startswith(b"HTTP/1.1 101 "):
         return 101, data
-    replies = parse_replies(data)
+    replies = read_responses(data)
     assert len(replies) == 1, raw
     reply = replies[0]
     assert (200 <= reply.status < 300 and not upgrade) or reply.status == 400, (reply.status, reply.body, raw)
@@ -692,6 +677,121 @@ def test_valid_multipart_round_trip(
     assert result["qty"] == qty
     assert result["sizes"] == [int(value) for name, value in fields if name == "size"]
     assert result["docs"] == [[filename, len(content)] for filename, content in files]
+
+
+# The README's app (docs/typed.md, README.md), fuzzed as a user would hit it.
+
+README_FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def readme_request(method: str, target: str, headers: dict[str, str], body: bytes = b"") -> bytes:
+    head = f"{method} {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    return head.encode("latin-1", "replace") + f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+
+
+class ShopItem(BaseModel):
+    name: str
+    price: float
+    tags: list[str] = []
+
+
+def make_readme_app() -> TypedRoll:
+    app = TypedRoll()
+
+    @app.route("/shops/{shop_id}/items", methods=["POST"], status=201)
+    async def add_item(
+        shop_id: int,
+        item: ShopItem,
+        token: Annotated[str, Header(alias="X-Token")],
+        dry_run: bool = False,
+    ) -> ShopItem:
+        return item
+
+    @app.route("/search")
+    async def search(
+        q: str = "",
+        page: int = 1,
+        sizes: Annotated[list[int], Query(alias="size")] = [],  # noqa: B006
+        since: date | None = None,
+        order: Literal["asc", "desc"] = "asc",
+        ratio: float = 1.0,
+    ) -> dict[str, Any]:
+        return {"q": q, "page": page, "sizes": sizes, "order": order}
+
+    @app.route("/form", methods=["POST"])
+    async def form(
+        name: Annotated[str, Form()], age: Annotated[int, Form()] = 0
+    ) -> dict[str, Any]:
+        return {"name": name, "age": age}
+
+    return app
+
+
+README_APP = make_readme_app()
+
+
+def status_of(raw: bytes) -> int:
+    """The status of the one reply of README_APP (0 for none): a 2xx or a 4xx."""
+    replies = read_responses(asyncio.run(drive(README_APP, [raw])).data)
+    assert len(replies) <= 1
+    if not replies:
+        return 0
+    status = replies[0].status
+    assert 200 <= status < 300 or 400 <= status < 500, (status, replies[0].body, raw)
+    return status
+
+
+README_SCALARS = st.one_of(
+    st.text(max_size=12),
+    st.integers().map(str),
+    st.floats().map(str),
+    st.dates().map(str),
+    st.sampled_from(["asc", "desc", "true", "false", "", "nan", "inf", "1e999", "-0"]),
+)
+
+
+@README_FUZZ
+@given(st.lists(st.tuples(st.sampled_from(["q", "page", "size", "since", "order", "ratio", "x"]), README_SCALARS), max_size=8))
+def test_readme_app_query(pairs: list[tuple[str, str]]) -> None:
+    status = status_of(readme_request("GET", "/search?" + urlencode(pairs), {"Host": "x"}))
+    assert status in (200, 400)
+
+
+README_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(["name", "price", "tags", "x"]), children, max_size=4),
+    max_leaves=12,
+)
+
+
+ITEMS = st.fixed_dictionaries(
+    {"name": st.text(max_size=10), "price": st.one_of(st.floats(allow_nan=False), st.integers(), st.text(max_size=3))},
+    optional={"tags": st.lists(st.text(max_size=5), max_size=3), "x": README_JSON},
+)
+
+
+@README_FUZZ
+@given(
+    st.one_of(st.integers().map(str), st.text(max_size=8)),
+    st.one_of(ITEMS, ITEMS, README_JSON),
+    st.one_of(st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=10), st.none()),
+    st.sampled_from(["application/json", "application/json", "text/plain", "", "application/x-www-form-urlencoded"]),
+    st.sampled_from(["", "true", "0", "off", "maybe"]),
+)
+def test_readme_app_body(shop: str, value: Any, token: str | None, content_type: str, dry_run: str) -> None:
+    headers = {"Host": "x", "Content-Type": content_type}
+    if token is not None:
+        headers["X-Token"] = token
+    target = "/shops/" + quote(shop, safe="") + "/items" + (f"?dry_run={dry_run}" if dry_run else "")
+    status = status_of(readme_request("POST", target, headers, json.dumps(value).encode()))
+    assert status in (201, 400, 404)
+
+
+@README_FUZZ
+@given(st.one_of(st.binary(max_size=80), st.lists(st.tuples(st.sampled_from(["name", "age", "x"]), README_SCALARS), max_size=5).map(lambda p: urlencode(p).encode())))
+def test_readme_app_form(body: bytes) -> None:
+    headers = {"Host": "x", "Content-Type": "application/x-www-form-urlencoded"}
+    assert status_of(readme_request("POST", "/form", headers, body)) in (200, 400, 413)
 
 
 @pytest.fixture(autouse=True)

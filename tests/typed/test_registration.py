@@ -6,20 +6,8 @@ import pytest
 from pydantic import BaseModel
 
 from roll import Response
-from roll.typed import (
-    Body,
-    Cookie,
-    Depends,
-    File,
-    Form,
-    Header,
-    Path,
-    Query,
-    RouteDefinitionError,
-    TypedRoll,
-    UploadFile,
-    WebSocket,
-)
+from roll.typed import Body, Cookie, Depends, File, Form, Header
+from roll.typed import Path, Query, RouteDefinitionError, TypedRoll, UploadFile, WebSocket
 
 
 class Item(BaseModel):

@@ -8,22 +8,12 @@ from http import HTTPStatus
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
 
 from roll import Response
 from roll.testing import Client
 from roll.typed import TypedRoll
 
-
-class Item(BaseModel):
-    name: str
-    price: float
-
-
-@dataclass
-class Point:
-    x: int
-    y: int
+from typed.support import Item, Point
 
 
 @pytest.fixture
@@ -105,10 +95,22 @@ async def test_list(client: Client) -> None:
     assert (await client.get("/list")).body == b"[1,2,3]"
 
 
-async def test_number_is_json(client: Client) -> None:
-    response = await client.get("/number")
-    assert response.body == b"2.5"
-    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+@pytest.mark.parametrize(
+    "path, body, content_type",
+    [
+        ("/number", b"2.5", "application/json; charset=utf-8"),  # JSON
+        ("/str", "héllo".encode(), "text/plain; charset=utf-8"),  # text
+        ("/bytes", b"\x00raw", None),  # raw, no Content-Type added
+        ("/none", b"a,b", "text/csv"),  # None: the response as the handler left it
+        ("/html", b"<p>hi</p>", "text/html; charset=utf-8"),  # the handler's Content-Type kept
+    ],
+)
+async def test_return_value_renders(
+    client: Client, path: str, body: bytes, content_type: str | None
+) -> None:
+    response = await client.get(path)
+    assert response.body == body
+    assert response.headers.get("Content-Type") == content_type
 
 
 async def test_nan_and_infinity_are_null(client: Client) -> None:
@@ -121,39 +123,12 @@ async def test_nan_and_infinity_are_null(client: Client) -> None:
     }
 
 
-async def test_str_is_text(client: Client) -> None:
-    response = await client.get("/str")
-    assert response.body == "héllo".encode()
-    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
-
-
-async def test_bytes_are_raw(client: Client) -> None:
-    response = await client.get("/bytes")
-    assert response.body == b"\x00raw"
-    assert "Content-Type" not in response.headers
-
-
-async def test_none_leaves_the_response_alone(client: Client) -> None:
-    response = await client.get("/none")
-    assert response.body == b"a,b"
-    assert response.headers["Content-Type"] == "text/csv"
-
-
-async def test_handler_content_type_is_kept(client: Client) -> None:
-    response = await client.get("/html")
-    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
-    assert response.body == b"<p>hi</p>"
-
-
 async def test_success_status(client: Client) -> None:
     response = await client.post("/items", {"name": "a", "price": 2})
     assert response.status == HTTPStatus.CREATED
     assert json.loads(response.body) == {"name": "a", "price": 2.0}
-
-
-async def test_success_status_not_used_on_errors(client: Client) -> None:
-    response = await client.post("/items", {"name": "a"})
-    assert response.status == HTTPStatus.BAD_REQUEST
+    # Not on errors.
+    assert (await client.post("/items", {"name": "a"})).status == HTTPStatus.BAD_REQUEST
 
 
 async def test_handler_may_override_the_status(client: Client) -> None:

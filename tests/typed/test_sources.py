@@ -8,28 +8,12 @@ from http import HTTPStatus
 from typing import Annotated, Any
 
 import pytest
-from pydantic import BaseModel
-from typing_extensions import TypedDict
 
 from roll import Request, Response
 from roll.testing import Client, LiveClient
 from roll.typed import Body, Cookie, File, Form, Header, Json, Path, Query, TypedRoll, UploadFile
 
-
-class Item(BaseModel):
-    name: str
-    price: float
-
-
-@dataclass
-class Point:
-    x: int
-    y: int
-
-
-class Movie(TypedDict):
-    title: str
-    year: int
+from typed.support import Item, Movie, Point
 
 
 @pytest.fixture

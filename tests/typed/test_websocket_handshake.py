@@ -17,17 +17,14 @@ from roll import HttpError
 from roll.testing import Client, LiveClient
 from roll.typed import Cookie, Depends, Header, InvalidRequest, Query, TypedRoll, WebSocket
 
+from typed.support import problem_places
+
 HANDSHAKE = {
     "Upgrade": "websocket",
     "Connection": "Upgrade",
     "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
     "Sec-WebSocket-Version": "13",
 }
-
-
-@pytest.fixture
-def events() -> list[Any]:
-    return []
 
 
 @pytest.fixture
@@ -103,9 +100,7 @@ async def test_bad_input_is_a_json_400_before_the_upgrade(
     response = await refused(
         f"{liveclient.wsl}/rooms/seven", additional_headers={"X-Level": "high"}
     )
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
-    assert [(e["location"], e["name"]) for e in load(response.body)["errors"]] == [
+    assert problem_places(response.status_code, response.headers.get("Content-Type"), response.body) == [
         ("path", "room"),
         ("query", "name"),
         ("header", "X-Level"),

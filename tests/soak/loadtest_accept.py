@@ -1,13 +1,13 @@
 """Latency of NEW connections while many keep-alive ones keep the server busy.
 
-    .venv/bin/python bench/loadtest_accept.py --uvloop           # Roll on uvloop
-    .venv/bin/python bench/loadtest_accept.py                    # Roll on asyncio
-    .venv/bin/python bench/loadtest_accept.py --uvloop --bare    # a bare Protocol on uvloop
-    .venv/bin/python bench/loadtest_accept.py --uvloop --bare --native --work 15  # ... busy
-    .venv/bin/python bench/loadtest_accept.py --uvloop --native  # loop.create_server, not roll.server
-    .venv/bin/python bench/loadtest_accept.py --uvloop -c 1000 -r 200 -d 15 --backlog 100
+    .venv/bin/python tests/soak/loadtest_accept.py --uvloop           # Roll on uvloop
+    .venv/bin/python tests/soak/loadtest_accept.py                    # Roll on asyncio
+    .venv/bin/python tests/soak/loadtest_accept.py --uvloop --bare    # a bare Protocol on uvloop
+    .venv/bin/python tests/soak/loadtest_accept.py --uvloop --bare --native --work 15  # ... busy
+    .venv/bin/python tests/soak/loadtest_accept.py --uvloop --native  # loop.create_server, not roll.server
+    .venv/bin/python tests/soak/loadtest_accept.py --uvloop -c 1000 -r 200 -d 15 --backlog 100
 
-Three processes, all on 127.0.0.1: the server (the app of bench/loadtest.py,
+Three processes, all on 127.0.0.1: the server (the app of tests/soak/loadtest.py,
 or with --bare a Protocol answering a fixed response), a load process holding
 `-c` keep-alive connections that send GETs back to back, and this process,
 which opens `-r` new connections per second, each sending one
@@ -16,7 +16,7 @@ byte. Reported: percentiles of both, how many took over 1 s or never got an
 answer (5 s), requests/s of the load, the server's accept queue (Recv-Q of the
 listening socket, sampled by `ss`) and the kernel's listen-queue overflow and
 SYN retransmit counters (TcpExt, this network namespace: other traffic counts
-too). Not run by `make test`.
+too). Not run by `make test`: `make soak` runs it, short, through tests/soak/test_soak.py.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 HOST = "127.0.0.1"
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 
 # Server process
@@ -66,10 +66,10 @@ async def serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     if args.bare:
         app = Roll()
-        app.factory = Bare  # type: ignore[method-assign]
+        setattr(app, "factory", Bare)  # the server builds bare Protocols, not Roll's
         Bare.WORK = args.work / 1e6
     else:
-        from bench.loadtest import make_app
+        from soak.loadtest import make_app
 
         app = make_app()
         app.loop = loop
@@ -172,7 +172,10 @@ def percentiles(values: list[float]) -> dict[str, float]:
     if not values:
         return {}
     values = sorted(values)
-    pick = lambda q: round(1000 * values[min(len(values) - 1, int(q * len(values)))], 1)  # noqa: E731
+
+    def pick(q: float) -> float:
+        return round(1000 * values[min(len(values) - 1, int(q * len(values)))], 1)
+
     return {"p50_ms": pick(0.5), "p90_ms": pick(0.9), "p99_ms": pick(0.99), "max_ms": pick(1.0)}
 
 

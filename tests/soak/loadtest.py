@@ -1,9 +1,9 @@
 """Load test: many keep-alive clients plus a stream of bad ones; memory must stay flat.
 
-    .venv/bin/python bench/loadtest.py                     # 1,000 connections, 30 s
-    .venv/bin/python bench/loadtest.py -c 200 -d 10        # shorter
-    .venv/bin/python bench/loadtest.py --json out.json     # also write the figures
-    .venv/bin/python bench/loadtest.py --uvloop            # the server on uvloop
+    .venv/bin/python tests/soak/loadtest.py                     # 1,000 connections, 30 s
+    .venv/bin/python tests/soak/loadtest.py -c 200 -d 10        # shorter
+    .venv/bin/python tests/soak/loadtest.py --json out.json     # also write the figures
+    .venv/bin/python tests/soak/loadtest.py --uvloop            # the server on uvloop
 
 The server runs in its own process (a Roll app with the default limits, served
 by `roll.server.Server` as in production, or with --native by the loop's own
@@ -19,7 +19,7 @@ Reported: requests served, errors (anything unexpected: a 5xx, a keep-alive
 connection dropped, a bad client answered with something other than the
 expected 4xx or a close), bad clients per kind, and the server's memory over
 time; the verdict compares the peak of the first and of the last 10 seconds.
-Not run by `make test`.
+Not run by `make test`: `make soak` runs it, short, through tests/soak/test_soak.py.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 HOST = "127.0.0.1"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # The server side (run in a child process)

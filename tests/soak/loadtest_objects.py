@@ -1,6 +1,6 @@
 """Leak probe: rounds of bad clients against an in-process server; live objects must not grow.
 
-    .venv/bin/python bench/loadtest_objects.py [--rounds 8] [--clients 300]
+    .venv/bin/python tests/soak/loadtest_objects.py [--rounds 8] [--clients 300]
 
 RSS (what `loadtest.py` samples) also moves with the allocator's high-water
 marks; this counts what Python keeps alive instead: after each round of bad
@@ -20,10 +20,10 @@ import sys
 import tracemalloc
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parent)]
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-import loadtest  # noqa: E402
+from soak import loadtest  # noqa: E402
 
 from roll import HTTPProtocol  # noqa: E402
 
