@@ -36,6 +36,8 @@ class RouteOptions(TypedDict, total=False):
     accepts: Sequence[str] | None  # media types served (extensions.content_negociation)
     name: str  # the route's name for url_for (extensions.named_url)
     status: int  # the success status of a typed handler (roll.typed)
+    tags: Sequence[str]  # the route's tags (roll.typed.Router, the OpenAPI document)
+    dependencies: Sequence[Any]  # Depends(...) run before a typed handler (roll.typed)
 
 
 # Looked up on every response: a dict beats calling the enum.
