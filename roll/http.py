@@ -64,9 +64,8 @@ def render_error(response: Any, error: HttpError) -> None:
     """Set `response` (status, headers, body) from `error`.
 
     A dict or list message goes through `response.json`; anything else is
-    the body as text, with a `text/plain` Content-Type that replaces the one
-    the handler may have set for the content it meant to send (unless the
-    error brings its own).
+    the body as text, `text/plain` unless a Content-Type was set before the
+    error (the typed layer sets the JSON one for its JSON text messages).
     """
     response.status = error.status
     message = error.message
@@ -74,6 +73,6 @@ def render_error(response: Any, error: HttpError) -> None:
         response.json = message
     else:
         response.body = message
-        response.headers["Content-Type"] = TEXT_PLAIN
+        response.headers.setdefault("Content-Type", TEXT_PLAIN)
     if error.headers:
         response.headers.update(error.headers)

@@ -68,14 +68,16 @@ def absolute_authority(target: bytes) -> str | None:
 
 
 def ignores_upgrade(request: Request) -> bool:
-    """An `Upgrade` to answer as a plain request: not a websocket route, and no body.
+    """An `Upgrade` to answer as a plain request (h2c from `curl --http2`, say).
 
-    (h2c from curl --http2, say.) llhttp stops parsing after the head of an
-    upgrade request, so a body would be left unframed: such a request is
-    refused (501) instead.
+    Not on a websocket route, not a websocket upgrade, and no body: llhttp
+    stops parsing after the head of an upgrade request, so a body would be
+    left unframed. Those are refused (501) instead.
     """
     payload = request.route.payload
     if payload and payload["protocol"] == "websocket":
         return False
     headers = request.headers
+    if headers.get("UPGRADE", "").lower() == "websocket":
+        return False  # a websocket client is told plainly (501), as Roll does
     return "TRANSFER-ENCODING" not in headers and headers.get("CONTENT-LENGTH", "0") == "0"

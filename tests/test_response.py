@@ -174,7 +174,7 @@ async def test_204_over_the_wire_keeps_the_connection_usable(
         response.body = "full"
 
     reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
-    writer.write(b"GET /empty HTTP/1.1\r\n\r\nGET /full HTTP/1.1\r\nConnection: close\r\n\r\n")
+    writer.write(b"GET /empty HTTP/1.1\r\nHost: x\r\n\r\nGET /full HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     data = await asyncio.wait_for(reader.read(), 5)
     writer.close()
     assert data == (
@@ -296,7 +296,7 @@ async def test_chunked_generator_failing_midway_cuts_the_connection(
         response.body = gen()
 
     reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
-    writer.write(b"GET /test HTTP/1.1\r\n\r\n")
+    writer.write(b"GET /test HTTP/1.1\r\nHost: x\r\n\r\n")
     data = await asyncio.wait_for(reader.read(), 5)  # EOF: the server closed
     writer.close()
     assert data.startswith(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nstart\r\n")
@@ -444,7 +444,7 @@ async def test_cookies_over_the_wire(app: Roll, liveclient: LiveClient) -> None:
         response.cookies.set("b", "2", secure=True)
 
     reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
-    writer.write(b"GET /test HTTP/1.1\r\nConnection: close\r\n\r\n")
+    writer.write(b"GET /test HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     data = await asyncio.wait_for(reader.read(), 5)
     writer.close()
     assert data == (
@@ -461,7 +461,7 @@ async def test_response_over_the_wire_is_exact(app: Roll, liveclient: LiveClient
         response.body = "created"
 
     reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
-    writer.write(b"GET /test HTTP/1.1\r\nConnection: close\r\n\r\n")
+    writer.write(b"GET /test HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     data = await asyncio.wait_for(reader.read(), 5)
     writer.close()
     # No Date, Server, Content-Type nor Connection header is added.
