@@ -10,7 +10,7 @@ from urllib.parse import unquote_to_bytes
 
 import httptools
 
-from .http import HttpError
+from .http import HttpError, render_error
 from .request import ClientDisconnected, Request
 from .response import Response
 from .wire import (
@@ -430,8 +430,7 @@ class HTTPProtocol(asyncio.Protocol):
         if state == IDLE or self.request is None:
             self.request = self.app.Request(self.app, self)
             self.response = self.app.Response(self.app, self)
-        self.response.status = cause.status
-        self.response.body = cause.message
+        render_error(self.response, cause)
         self._in_flight += 1
         assert self.loop is not None
         self.task = self.loop.create_task(self._answer_error(self.request, self.response, self.task))
@@ -487,8 +486,7 @@ class HTTPProtocol(asyncio.Protocol):
             self.keep_alive = False
             self._failed = True
             self._state = IDLE
-            response.status = HTTPStatus.NOT_IMPLEMENTED
-            response.body = "Upgrade not supported"
+            render_error(response, HttpError(HTTPStatus.NOT_IMPLEMENTED, "Upgrade not supported"))
             self._in_flight += 1
             assert self.loop is not None
             self.task = self.loop.create_task(self._answer_error(request, response, self.task))
