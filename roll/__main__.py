@@ -1,4 +1,4 @@
-"""`python -m roll module:app [--host H] [--port P] [--workers N]`.
+"""`python -m roll module:app [--host H] [--port P] [--workers N] [--grace S] [--backlog B]`.
 
 One process serves in-process. With N > 1 workers, the parent binds the
 socket once, forks N children that all accept on it, restarts a child that
@@ -20,7 +20,7 @@ import traceback
 from types import FrameType
 from typing import TYPE_CHECKING, Sequence
 
-from .server import GRACE, run, url
+from .server import BACKLOG, GRACE, run, url
 
 if TYPE_CHECKING:
     from .app import Roll
@@ -42,12 +42,12 @@ def load_app(target: str) -> Roll:
     return app
 
 
-def bind(host: str, port: int) -> socket.socket:
+def bind(host: str, port: int, backlog: int = BACKLOG) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
-    sock.listen(2048)
+    sock.listen(backlog)
     sock.setblocking(False)
     sock.set_inheritable(True)
     return sock
@@ -60,11 +60,14 @@ class Supervisor:
     MIN_LIFETIME = 1.0
     MAX_QUICK_DEATHS = 5
 
-    def __init__(self, app: Roll, sock: socket.socket, workers: int, grace: float) -> None:
+    def __init__(
+        self, app: Roll, sock: socket.socket, workers: int, grace: float, backlog: int = BACKLOG
+    ) -> None:
         self.app = app
         self.sock = sock
         self.workers = workers
         self.grace = grace
+        self.backlog = backlog
         self.children: dict[int, float] = {}  # pid -> start time
         self.stopping = False
         self.quick_deaths = 0
@@ -77,7 +80,7 @@ class Supervisor:
             try:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
-                run(self.app, sock=self.sock, quiet=True, grace=self.grace)
+                run(self.app, sock=self.sock, quiet=True, grace=self.grace, backlog=self.backlog)
             except BaseException:
                 traceback.print_exc()
                 code = 1
@@ -144,11 +147,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--grace", type=float, default=GRACE,
         help=f"seconds in-flight requests get on shutdown (default: {GRACE:g})",
     )
+    parser.add_argument(
+        "--backlog", type=int, default=BACKLOG,
+        help=f"connections the kernel queues before they are accepted (default: {BACKLOG})",
+    )
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    if args.backlog < 1:
+        parser.error("--backlog must be at least 1")
     app = load_app(args.app)
-    sock = bind(args.host, args.port)
+    sock = bind(args.host, args.port, args.backlog)
     host, port = sock.getsockname()[:2]
     plural = "s" if args.workers > 1 else ""
     print(
@@ -157,9 +166,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         flush=True,
     )
     if args.workers == 1:
-        run(app, sock=sock, quiet=True, grace=args.grace)
+        run(app, sock=sock, quiet=True, grace=args.grace, backlog=args.backlog)
         return 0
-    return Supervisor(app, sock, args.workers, args.grace).run()
+    return Supervisor(app, sock, args.workers, args.grace, args.backlog).run()
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ sockets on an asyncio loop (uvloop's when installed), and on SIGTERM stops
 accepting, lets in-flight requests finish (up to `--graceful-timeout`),
 closes, then runs the shutdown listeners. SIGINT and SIGQUIT stop at once.
 With `--max-requests N`, a worker stops gracefully after N responses and
-gunicorn starts a fresh one.
+gunicorn starts a fresh one. gunicorn's `--backlog` (default 2048) is the
+listen backlog.
 
 gunicorn is an optional dependency (`pip install roll-typed[gunicorn]`); only
 this module imports it.
@@ -72,7 +73,9 @@ class Worker(BaseWorker):
         await app.startup()
         try:
             for listener in self.sockets:
-                await server.start(sock=listener.sock)
+                # gunicorn listened with its `backlog` setting; asyncio and our
+                # uvloop listener call listen() again, so pass it on.
+                await server.start(sock=listener.sock, backlog=self.cfg.backlog)
             while self.alive and not stop.is_set():
                 self.notify()
                 if self.ppid != os.getppid():
