@@ -127,19 +127,23 @@ class Roll(dict[str, Any]):
         is aborted and its task cancelled.
         """
         loop = asyncio.get_running_loop()
-        for connection in list(self.connections):
-            connection.shutdown()
         deadline = loop.time() + (self.SHUTDOWN_GRACE if grace is None else grace)
-        while loop.time() < deadline and any(
-            not connection.transport.is_closing() for connection in self.connections
-        ):
+        while True:
+            # Again at each round: a connection accepted just before the
+            # listener closed shows up late.
+            for connection in list(self.connections):
+                if not connection.draining:
+                    connection.shutdown()
+            # Until each connection is lost, not merely closing: a transport
+            # closing still has responses to send, which exiting would drop.
+            if not self.connections or loop.time() >= deadline:
+                break
             await asyncio.sleep(0.02)
         for connection in list(self.connections):
-            if not connection.transport.is_closing():
-                log.warning("Aborting a connection still busy after the grace period")
-                connection.abort()
-                if connection.task is not None:
-                    connection.task.cancel()
+            log.warning("Aborting a connection still busy after the grace period")
+            connection.abort()
+            if connection.task is not None and not connection.task.done():
+                connection.task.cancel()
         await asyncio.sleep(0)  # let the transports report their closing
 
     def factory(self) -> HTTPProtocol:

@@ -106,6 +106,7 @@ class HTTPProtocol(asyncio.Protocol):
         "_drain",
         "_failed",
         "_closed",
+        "_draining",
         "_state",
         "_head_size",
         "_read_size",
@@ -137,6 +138,7 @@ class HTTPProtocol(asyncio.Protocol):
         self._drain: asyncio.Future[None] | None = None
         self._failed = False
         self._closed = False
+        self._draining = False
         self._state = IDLE
         self._head_size = 0
         self._read_size = 0
@@ -507,9 +509,9 @@ class HTTPProtocol(asyncio.Protocol):
         if request is not None and request._expect is not None and not request._complete:
             # Answered without asking for the body (a 404, a 405, a refusal in a
             # hook...): the client may or may not send it now. Close rather than guess.
-            self.keep_alive = False
-            self._failed = True  # read and drop what comes, then close
-            response.headers["Connection"] = "close"
+            self._last_response(response)
+        elif self._draining and self._in_flight <= 1 and not self._state:
+            self._last_response(response)  # nothing more was read: this one ends the connection
         try:
             await self._send(request, response)
         finally:
@@ -517,10 +519,24 @@ class HTTPProtocol(asyncio.Protocol):
                 request.discard()
                 self.body_consumed(0)
             # When closing, the last response in flight closes the connection.
-            if (not self.keep_alive and self._in_flight <= 1) or response.headers.get(
-                "Connection"
-            ) == "close":
+            if (
+                (not self.keep_alive or self._draining)
+                and self._in_flight <= 1
+                and not self._state
+            ) or response.headers.get("Connection") == "close":
                 self.close()
+
+    def _last_response(self, response: Response) -> None:
+        """Say that the connection closes after `response`, and drop what the client still sends.
+
+        Dropping rather than parsing: the client learns from `Connection: close`
+        that what it sent after this request was not processed. The close lingers
+        (see `close`) so that a request already on its way does not reset the
+        connection and destroy this response.
+        """
+        self.keep_alive = False
+        self._failed = True
+        response.headers["Connection"] = "close"
 
     async def _send(self, request: Request | None, response: Response) -> None:
         transport = self.transport
@@ -633,14 +649,23 @@ class HTTPProtocol(asyncio.Protocol):
             else:
                 self.transport.close()
 
+    @property
+    def draining(self) -> bool:
+        return self._draining
+
     def shutdown(self) -> None:
         """Close gracefully: now if idle, else after the responses in flight.
+
+        No request the server began to read is lost: one received in part is
+        read to its end and answered. The last response says `Connection:
+        close`. An idle connection closes at once (a request the client sends
+        meanwhile is refused by the close, unread).
 
         A connection taken over (a websocket) gets its `shutdown()` method
         called when it has one; else its task is cancelled (a websocket
         handler cancelled closes with 1001), else it is closed.
         """
-        self.keep_alive = False
+        self._draining = True
         if self.upgraded is not None:
             shutdown = getattr(self.upgraded, "shutdown", None)
             if shutdown is not None:
@@ -649,7 +674,7 @@ class HTTPProtocol(asyncio.Protocol):
                 self.task.cancel()
             else:
                 self.close()
-        elif not self._in_flight:
+        elif not self._in_flight and not self._state:
             self.close()
 
     # Timeouts: one timer per connection, re-armed lazily.
