@@ -510,20 +510,24 @@ class HTTPProtocol(asyncio.Protocol):
             # Answered without asking for the body (a 404, a 405, a refusal in a
             # hook...): the client may or may not send it now. Close rather than guess.
             self._last_response(response)
-        elif self._draining and self._in_flight <= 1 and not self._state:
-            self._last_response(response)  # nothing more was read: this one ends the connection
+        elif self._draining and self._in_flight <= 1 and self._state != HEAD:
+            # Shutting down, and no other request begun: this one ends the connection.
+            self._last_response(response)
         try:
             await self._send(request, response)
         finally:
             if request is not None and not request._complete:
                 request.discard()
                 self.body_consumed(0)
+            if self._draining and self.keep_alive and self._in_flight <= 1 and self._state != HEAD:
+                # The drain began while this response was on its way: its head
+                # could not say so, the close will.
+                self.keep_alive = False
+                self._failed = True
             # When closing, the last response in flight closes the connection.
-            if (
-                (not self.keep_alive or self._draining)
-                and self._in_flight <= 1
-                and not self._state
-            ) or response.headers.get("Connection") == "close":
+            if (not self.keep_alive and self._in_flight <= 1) or response.headers.get(
+                "Connection"
+            ) == "close":
                 self.close()
 
     def _last_response(self, response: Response) -> None:
@@ -674,7 +678,9 @@ class HTTPProtocol(asyncio.Protocol):
                 self.task.cancel()
             else:
                 self.close()
-        elif not self._in_flight and not self._state:
+        elif not self._in_flight and self._state != HEAD:
+            if self._state == BODY:  # the rest of a body already answered: drop it
+                self._failed = True  # (and linger, so that it does not reset the answer)
             self.close()
 
     # Timeouts: one timer per connection, re-armed lazily.

@@ -47,6 +47,21 @@ def app() -> Roll:
     async def quick(request: Request, response: Response) -> None:
         response.body = "quick"
 
+    @app.route("/stream")
+    async def stream(request: Request, response: Response) -> None:
+        async def chunks() -> AsyncIterator[bytes]:
+            yield b"first"
+            await app["release"].wait()
+            yield b"last"
+
+        response.body = chunks()
+
+    @app.route("/upload", methods=["POST"], lazy_body=True)
+    async def upload(request: Request, response: Response) -> None:
+        if request.query.bool("hold", False):
+            await app["release"].wait()
+        response.status = 403  # refused without reading the body
+
     @app.route("/big")
     async def big(request: Request, response: Response) -> None:
         response.body = b"x" * (8 * 1024 * 1024)
@@ -135,3 +150,44 @@ async def test_stop_waits_until_the_responses_are_sent(app: Roll, server: Server
     assert len(reply.body) == 8 * 1024 * 1024
     await asyncio.wait_for(stopping, 5)
     writer.close()
+
+
+async def test_drain_during_a_streamed_response_closes_after_it(
+    app: Roll, server: Server
+) -> None:
+    reader, writer = await connect(port_of(server))
+    writer.write(get("/stream"))
+    head = await asyncio.wait_for(reader.readuntil(b"first\r\n"), 5)
+    assert b"Connection" not in head  # sent before the drain
+    stopping = asyncio.create_task(server.stop(grace=10))
+    await asyncio.sleep(0.05)
+    app["release"].set()
+    rest = await read_until_closed(reader)  # closed right after, not after the idle timeout
+    assert rest.endswith(b"4\r\nlast\r\n0\r\n\r\n")
+    writer.close()
+    await asyncio.wait_for(stopping, 2)
+
+
+UPLOAD = b"POST /upload%b HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"
+
+
+@pytest.mark.parametrize("answered", ["during", "before"])
+async def test_drain_with_a_body_still_arriving(
+    app: Roll, server: Server, answered: str
+) -> None:
+    # The handler answers without reading the body, during the drain or
+    # before it; the client is still sending: the connection ends now, not
+    # when the body timeout gives up on the rest of the body.
+    reader, writer = await connect(port_of(server))
+    writer.write(UPLOAD % (b"?hold=1" if answered == "during" else b"") + b"x" * 10)
+    await asyncio.sleep(0.05)
+    stopping = asyncio.create_task(server.stop(grace=10))
+    await asyncio.sleep(0.05)
+    app["release"].set()
+    writer.write(b"x" * 1000)
+    [reply] = parse_replies(await read_until_closed(reader))
+    assert reply.status == 403
+    if answered == "during":
+        assert reply.headers["Connection"] == "close"
+    writer.close()
+    await asyncio.wait_for(stopping, 2)
