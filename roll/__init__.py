@@ -15,7 +15,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("roll.multidict",),
     ("roll.multipart",),
     ("roll.request", "roll.response"),
-    ("roll.files",),
+    ("roll.files", "roll.wire"),
     ("roll.protocol",),
     ("roll.websocket",),
     ("roll.app",),

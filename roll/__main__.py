@@ -1,5 +1,5 @@
-"""`python -m roll module:app [--host H] [--port P] [--workers N] [--reload] [--access-log]
-[--proxy-headers]`.
+"""`python -m roll module:app [--host H] [--port P] [--workers N] [--grace S] [--backlog B]
+[--reload] [--access-log] [--proxy-headers]`.
 
 One process serves in-process. With N > 1 workers, the parent binds the
 socket once, forks N children that all accept on it, restarts a child that
@@ -23,7 +23,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, Sequence
 
 from .proxy import ProxyHeaders
-from .server import GRACE, run, url
+from .server import BACKLOG, GRACE, run, url
 
 if TYPE_CHECKING:
     from .app import Roll
@@ -64,12 +64,12 @@ def log_access(app: Roll) -> None:
         logger.info('%s "%s %s" %d', client, request.method, target, response.status)
 
 
-def bind(host: str, port: int) -> socket.socket:
+def bind(host: str, port: int, backlog: int = BACKLOG) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
-    sock.listen(2048)
+    sock.listen(backlog)
     sock.setblocking(False)
     sock.set_inheritable(True)
     return sock
@@ -82,11 +82,14 @@ class Supervisor:
     MIN_LIFETIME = 1.0
     MAX_QUICK_DEATHS = 5
 
-    def __init__(self, app: Roll, sock: socket.socket, workers: int, grace: float) -> None:
+    def __init__(
+        self, app: Roll, sock: socket.socket, workers: int, grace: float, backlog: int = BACKLOG
+    ) -> None:
         self.app = app
         self.sock = sock
         self.workers = workers
         self.grace = grace
+        self.backlog = backlog
         self.children: dict[int, float] = {}  # pid -> start time
         self.stopping = False
         self.quick_deaths = 0
@@ -99,7 +102,7 @@ class Supervisor:
             try:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
-                run(self.app, sock=self.sock, quiet=True, grace=self.grace)
+                run(self.app, sock=self.sock, quiet=True, grace=self.grace, backlog=self.backlog)
             except BaseException:
                 traceback.print_exc()
                 code = 1
@@ -167,6 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"seconds in-flight requests get on shutdown (default: {GRACE:g})",
     )
     parser.add_argument(
+        "--backlog", type=int, default=BACKLOG,
+        help=f"connections the kernel queues before they are accepted (default: {BACKLOG})",
+    )
+    parser.add_argument(
         "--reload", action="store_true",
         help="restart when a .py file under the app's directory changes (needs watchfiles)",
     )
@@ -184,6 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    if args.backlog < 1:
+        parser.error("--backlog must be at least 1")
     if args.reload:
         from .reload import reload
 
@@ -196,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ProxyHeaders(args.forwarded_allow_ips).install(app)
         except ValueError as error:
             parser.error(f"--forwarded-allow-ips: {error}")
-    sock = bind(args.host, args.port)
+    sock = bind(args.host, args.port, args.backlog)
     host, port = sock.getsockname()[:2]
     plural = "s" if args.workers > 1 else ""
     print(
@@ -205,9 +214,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         flush=True,
     )
     if args.workers == 1:
-        run(app, sock=sock, quiet=True, grace=args.grace)
+        run(app, sock=sock, quiet=True, grace=args.grace, backlog=args.backlog)
         return 0
-    return Supervisor(app, sock, args.workers, args.grace).run()
+    return Supervisor(app, sock, args.workers, args.grace, args.backlog).run()
 
 
 if __name__ == "__main__":

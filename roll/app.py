@@ -14,7 +14,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 from autoroutes import Routes
 
 from . import cookies, multidict, multipart, websocket
-from .http import HTTP_METHODS, HttpError
+from .http import HTTP_METHODS, HttpError, render_error
 from .protocol import HTTPProtocol
 from .proxy import ProxyHeaders
 
@@ -49,6 +49,14 @@ class RouteRecord:
     protocol: str
     lazy_body: bool
     extras: dict[str, Any]
+
+
+def allowed(payload: dict[str, Any]) -> str:
+    """The `Allow` header of a route: its methods, and HEAD where GET is."""
+    methods = [method for method in HTTP_METHODS if method in payload]
+    if "GET" in payload and "HEAD" not in payload:
+        methods.insert(methods.index("GET") + 1, "HEAD")
+    return ", ".join(methods)
 
 
 class Roll(dict[str, Any]):
@@ -124,19 +132,23 @@ class Roll(dict[str, Any]):
         is aborted and its task cancelled.
         """
         loop = asyncio.get_running_loop()
-        for connection in list(self.connections):
-            connection.shutdown()
         deadline = loop.time() + (self.SHUTDOWN_GRACE if grace is None else grace)
-        while loop.time() < deadline and any(
-            not connection.transport.is_closing() for connection in self.connections
-        ):
+        while True:
+            # Again at each round: a connection accepted just before the
+            # listener closed shows up late.
+            for connection in list(self.connections):
+                if not connection.draining:
+                    connection.shutdown()
+            # Until each connection is lost, not merely closing: a transport
+            # closing still has responses to send, which exiting would drop.
+            if not self.connections or loop.time() >= deadline:
+                break
             await asyncio.sleep(0.02)
         for connection in list(self.connections):
-            if not connection.transport.is_closing():
-                log.warning("Aborting a connection still busy after the grace period")
-                connection.abort()
-                if connection.task is not None:
-                    connection.task.cancel()
+            log.warning("Aborting a connection still busy after the grace period")
+            connection.abort()
+            if connection.task is not None and not connection.task.done():
+                connection.task.cancel()
         await asyncio.sleep(0)  # let the transports report their closing
 
     def factory(self) -> HTTPProtocol:
@@ -157,10 +169,10 @@ class Roll(dict[str, Any]):
                 if not payload:
                     raise HttpError(HTTPStatus.NOT_FOUND, request.path)
                 if payload["protocol"] == "websocket":
-                    raise HttpError(HTTPStatus.UPGRADE_REQUIRED)
+                    raise HttpError(HTTPStatus.UPGRADE_REQUIRED, headers={"Upgrade": "websocket"})
                 handler = payload.get(request.method or "")
                 if handler is None:
-                    raise HttpError(HTTPStatus.METHOD_NOT_ALLOWED, request.method)
+                    handler = self._unrouted_method(request, payload)
                 if not payload["lazy_body"]:
                     await request.load_body()
                 if not (hooks.get("request") and await self.hook("request", request, response)):
@@ -176,6 +188,16 @@ class Roll(dict[str, Any]):
                 await self.hook("response", request, response)
             except Exception as error:
                 await self.on_error(request, response, error, run_hook=False)
+
+    @staticmethod
+    def _unrouted_method(request: HttpRequest, payload: dict[str, Any]) -> Handler:
+        """HEAD falls back on the GET handler (the protocol drops the body); else 405."""
+        if request.method == "HEAD" and "GET" in payload:
+            handler: Handler = payload["GET"]
+            return handler
+        raise HttpError(
+            HTTPStatus.METHOD_NOT_ALLOWED, request.method, headers={"Allow": allowed(payload)}
+        )
 
     async def _call_with_timeout(
         self, timeout: float, handler: Any, request: HttpRequest, response: HttpResponse
@@ -199,16 +221,17 @@ class Roll(dict[str, Any]):
     ) -> None:
         if not isinstance(error, HttpError):
             log.error("Unhandled error on %s %s", request.method, request.path, exc_info=error)
-            wrapped = HttpError(HTTPStatus.INTERNAL_SERVER_ERROR, str(error))
+            # Its text may hold anything (a password in a DSN, a path): the
+            # client gets the status phrase, the `error` hook and the log the
+            # original, as `__context__`.
+            wrapped = HttpError(HTTPStatus.INTERNAL_SERVER_ERROR)
             wrapped.__context__ = error
             error = wrapped
         try:
-            response.status = error.status
-            response.body = error.message
+            render_error(response, error)
         except Exception as broken:  # an HttpError subclass without a valid status or message
             log.error("Invalid HttpError %r", type(error), exc_info=broken)
-            response.status = HTTPStatus.INTERNAL_SERVER_ERROR
-            response.body = HTTPStatus.INTERNAL_SERVER_ERROR.phrase
+            render_error(response, HttpError(HTTPStatus.INTERNAL_SERVER_ERROR))
             return
         if not run_hook:
             return
@@ -216,8 +239,7 @@ class Roll(dict[str, Any]):
             await self.hook("error", request, response, error)
         except Exception as hook_error:
             log.error("Error in an error listener", exc_info=hook_error)
-            response.status = HTTPStatus.INTERNAL_SERVER_ERROR
-            response.body = HTTPStatus.INTERNAL_SERVER_ERROR.phrase
+            render_error(response, HttpError(HTTPStatus.INTERNAL_SERVER_ERROR))
 
     # Registration.
 

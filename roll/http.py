@@ -52,21 +52,50 @@ def to_status(code: int | HTTPStatus) -> HTTPStatus:
 
 
 class HttpError(Exception):
-    """Raise it to answer with `status` and `message` as the body."""
+    """Raise it to answer with `status` and `message` as the body.
+
+    A `str` message is sent as `text/plain; charset=utf-8`, a dict or a list
+    as JSON. `headers` are added to the response (`WWW-Authenticate` on a 401,
+    `Retry-After` on a 503, `Allow` on a 405...).
+    """
 
     status: HTTPStatus
     message: Any
+    headers: dict[str, str] | None = None  # class default: subclasses may skip __init__
 
     def __init__(
         self,
         http_code: int | HTTPStatus,
         message: Any = None,
         context: Any = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.status = to_status(http_code)
         self.message = message or self.status.phrase
         self.context = context
+        self.headers = headers
         super().__init__(self.message)
 
     def __str__(self) -> str:
         return str(self.message)
+
+
+TEXT_PLAIN = "text/plain; charset=utf-8"
+
+
+def render_error(response: Any, error: HttpError) -> None:
+    """Set `response` (status, headers, body) from `error`.
+
+    A dict or list message goes through `response.json`; anything else is
+    the body as text, `text/plain` unless a Content-Type was set before the
+    error (the typed layer sets the JSON one for its JSON text messages).
+    """
+    response.status = error.status
+    message = error.message
+    if isinstance(message, (dict, list)):
+        response.json = message
+    else:
+        response.body = message
+        response.headers.setdefault("Content-Type", TEXT_PLAIN)
+    if error.headers:
+        response.headers.update(error.headers)

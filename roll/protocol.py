@@ -10,9 +10,17 @@ from urllib.parse import unquote_to_bytes
 
 import httptools
 
-from .http import HttpError, RouteOptions
+from .http import HttpError, RouteOptions, render_error
 from .request import ClientDisconnected, Request, RequestApp, Route
 from .response import Response, ResponseApp
+from .wire import (
+    CONTINUE,
+    absolute_authority,
+    body_length,
+    check_transfer_coding,
+    head_answered_by_get,
+    ignores_upgrade,
+)
 
 log = logging.getLogger("roll")
 
@@ -129,6 +137,7 @@ class HTTPProtocol(asyncio.Protocol):
         "_drain",
         "_failed",
         "_closed",
+        "_draining",
         "_state",
         "_head_size",
         "_read_size",
@@ -161,6 +170,7 @@ class HTTPProtocol(asyncio.Protocol):
         self._drain: asyncio.Future[None] | None = None
         self._failed = False
         self._closed = False
+        self._draining = False
         self._state = IDLE
         self._head_size = 0
         self._read_size = 0
@@ -279,6 +289,8 @@ class HTTPProtocol(asyncio.Protocol):
             text = value.decode("latin-1")
         headers = self.request.headers
         if key in headers:
+            if key == "HOST":  # RFC 9112 §3.2: which one would be the host?
+                raise HttpError(HTTPStatus.BAD_REQUEST, "More than one Host header")
             text = headers[key] + ("; " if key == "COOKIE" else ", ") + text
         headers[key] = text
 
@@ -296,24 +308,17 @@ class HTTPProtocol(asyncio.Protocol):
                 raise self._headers_too_large(False)
         if len(headers) > self.MAX_HEADERS:
             raise self._headers_too_large(True)
+        if "HOST" not in headers and self.parser.get_http_version() != "1.0":
+            raise HttpError(HTTPStatus.BAD_REQUEST, "Missing Host header")
+        if request.url[:1] != b"/":  # absolute-form: its host wins (RFC 9112 §3.2.2)
+            authority = absolute_authority(request.url)
+            if authority is not None:
+                headers["HOST"] = authority
         payload = self.app.lookup(request).payload
         length = headers.get("CONTENT-LENGTH")
-        if length is not None:  # httptools checked it is one number
-            limit = self._body_limit = self._max_body_size(payload)
-            self._body_size = 0
-            self._body_start = 0.0
-            if limit is not None and int(length) > limit:
-                raise HttpError(
-                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                    f"Request body too large (limit: {limit} bytes)",
-                )
-        elif "TRANSFER-ENCODING" in headers:
-            # httptools rejects it too, but only after this callback: too late.
-            if not headers["TRANSFER-ENCODING"].rstrip(" \t").lower().endswith("chunked"):
-                raise HttpError(HTTPStatus.BAD_REQUEST, "Invalid Transfer-Encoding")
-            self._body_limit = self._max_body_size(payload)
-            self._body_size = 0
-            self._body_start = 0.0
+        coding = headers.get("TRANSFER-ENCODING")
+        if length is not None or coding is not None:
+            self._frame_body(request, payload, length, coding)
         if self._in_flight >= self.MAX_PIPELINED - 1:
             if self._in_flight >= self.MAX_PIPELINED:  # all came in one read
                 raise HttpError(
@@ -325,15 +330,60 @@ class HTTPProtocol(asyncio.Protocol):
                 self.transport.pause_reading()
         self._state = BODY
         if self.parser.should_upgrade():
-            if request.method != "CONNECT":
+            if request.method == "CONNECT":
+                keep_alive = False  # no tunnelling: answered as a plain request, then closed
+            elif not ignores_upgrade(request):
                 self.keep_alive = keep_alive
                 return  # `data_received` hands the connection over once the parser stops.
-            keep_alive = False  # no tunnelling: answered as a plain request, then closed
         self._in_flight += 1
         assert self.loop is not None
         self.task = self.loop.create_task(
             self.handle(request, self.response, self.task, keep_alive)
         )
+
+    def _frame_body(
+        self, request: Request, payload: dict[str, Any] | None, length: str | None, coding: str | None
+    ) -> None:
+        """A request with a body: check its framing and size, maybe answer `Expect`."""
+        if coding is not None:
+            if length is not None:
+                raise HttpError(HTTPStatus.BAD_REQUEST, "Both Content-Length and Transfer-Encoding")
+            check_transfer_coding(coding, self.parser.get_http_version())
+        limit = self._body_limit = self._max_body_size(payload)
+        self._body_size = 0
+        self._body_start = 0.0
+        if length is not None:  # httptools checked it is one number
+            size = int(length)
+            if limit is not None and size > limit:
+                raise HttpError(
+                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                    f"Request body too large (limit: {limit} bytes)",
+                )
+            if not size:
+                return
+        expect = request.headers.get("EXPECT")
+        if (
+            expect is not None
+            and expect.lower() == "100-continue"
+            and self.parser.get_http_version() != "1.0"  # RFC 9110 §10.1.1
+        ):
+            # The client waits for a word before sending the body: `100 Continue`
+            # once the app reads it (`send_continue`), or the final answer.
+            # Reading waits too: the body timeout starts with the 100.
+            request._expect = self.task if self.task is not None else True
+            if not self._reading_paused:
+                self._reading_paused = True
+                self.transport.pause_reading()
+
+    async def send_continue(self, request: Request) -> None:
+        """The app starts reading a body the client holds back for `100 Continue`."""
+        previous, request._expect = request._expect, None
+        if isinstance(previous, asyncio.Task) and not previous.done():
+            await asyncio.wait((previous,))  # the responses before this one go first
+        transport = self.transport
+        if not (request._complete or self._failed or transport is None or transport.is_closing()):
+            transport.write(CONTINUE)
+        self.body_consumed(request.buffered)
 
     def on_body(self, data: bytes) -> None:
         size = self._body_size + len(data)
@@ -419,8 +469,7 @@ class HTTPProtocol(asyncio.Protocol):
         if state == IDLE or self.request is None:
             self.request = self.app.Request(self.app, self)
             self.response = self.app.Response(self.app, self)
-        self.response.status = cause.status
-        self.response.body = cause.message
+        render_error(self.response, cause)
         self._in_flight += 1
         assert self.loop is not None
         self.task = self.loop.create_task(self._answer_error(self.request, self.response, self.task))
@@ -461,6 +510,12 @@ class HTTPProtocol(asyncio.Protocol):
             self._failed = True  # its task answers; what follows the head is not HTTP
             self._state = IDLE
             return
+        if ignores_upgrade(request):
+            # Answered as a plain request (its task runs): read on with a new parser.
+            self.parser = httptools.HttpRequestParser(self)
+            if data:
+                self.data_received(data)
+            return
         payload = request.route.payload
         if (
             request.headers.get("UPGRADE", "").lower() != "websocket"
@@ -470,8 +525,7 @@ class HTTPProtocol(asyncio.Protocol):
             self.keep_alive = False
             self._failed = True
             self._state = IDLE
-            response.status = HTTPStatus.NOT_IMPLEMENTED
-            response.body = "Upgrade not supported"
+            render_error(response, HttpError(HTTPStatus.NOT_IMPLEMENTED, "Upgrade not supported"))
             self._in_flight += 1
             assert self.loop is not None
             self.task = self.loop.create_task(self._answer_error(request, response, self.task))
@@ -489,17 +543,41 @@ class HTTPProtocol(asyncio.Protocol):
     ) -> None:
         request = request if request is not None else self.request
         response = response if response is not None else self.response
+        if request is not None and request._expect is not None and not request._complete:
+            # Answered without asking for the body (a 404, a 405, a refusal in a
+            # hook...): the client may or may not send it now. Close rather than guess.
+            self._last_response(response)
+        elif self._draining and self._in_flight <= 1 and self._state != HEAD:
+            # Shutting down, and no other request begun: this one ends the connection.
+            self._last_response(response)
         try:
             await self._send(request, response)
         finally:
             if request is not None and not request._complete:
                 request.discard()
                 self.body_consumed(0)
+            if self._draining and self.keep_alive and self._in_flight <= 1 and self._state != HEAD:
+                # The drain began while this response was on its way: its head
+                # could not say so, the close will.
+                self.keep_alive = False
+                self._failed = True
             # When closing, the last response in flight closes the connection.
             if (not self.keep_alive and self._in_flight <= 1) or response.headers.get(
                 "Connection"
             ) == "close":
                 self.close()
+
+    def _last_response(self, response: Response) -> None:
+        """Say that the connection closes after `response`, and drop what the client still sends.
+
+        Dropping rather than parsing: the client learns from `Connection: close`
+        that what it sent after this request was not processed. The close lingers
+        (see `close`) so that a request already on its way does not reset the
+        connection and destroy this response.
+        """
+        self.keep_alive = False
+        self._failed = True
+        response.headers["Connection"] = "close"
 
     async def _send(self, request: Request | None, response: Response) -> None:
         transport = self.transport
@@ -510,7 +588,14 @@ class HTTPProtocol(asyncio.Protocol):
         body = response.body
         headers = response.headers
         chunked = streamed = False
-        if (request is not None and request.method == "HEAD") or status < 200 or status in BODYLESS_STATUSES:
+        if status < 200 or status in BODYLESS_STATUSES:
+            await _close_stream(body)
+            body = b""
+        elif request is not None and request.method == "HEAD":
+            if "Content-Length" not in headers and head_answered_by_get(request):
+                length = body_length(body)
+                if length is not None:
+                    headers["Content-Length"] = str(length)
             await _close_stream(body)
             body = b""
         else:
@@ -643,8 +728,17 @@ class HTTPProtocol(asyncio.Protocol):
             else:
                 self.transport.close()
 
+    @property
+    def draining(self) -> bool:
+        return self._draining
+
     def shutdown(self) -> None:
         """Close gracefully: now if idle, else after the responses in flight.
+
+        No request the server began to read is lost: one received in part is
+        read to its end and answered. The last response says `Connection:
+        close`. An idle connection closes at once (a request the client sends
+        meanwhile is refused by the close, unread).
 
         A streamed body being written that has a `shutdown()` method (an
         event stream, which would never end by itself) has it called.
@@ -653,7 +747,7 @@ class HTTPProtocol(asyncio.Protocol):
         called when it has one; else its task is cancelled (a websocket
         handler cancelled closes with 1001), else it is closed.
         """
-        self.keep_alive = False
+        self._draining = True
         if self._streaming is not None:
             # A streamed body that never ends by itself (an event stream)
             # has a `shutdown()` that ends it.
@@ -668,7 +762,9 @@ class HTTPProtocol(asyncio.Protocol):
                 self.task.cancel()
             else:
                 self.close()
-        elif not self._in_flight:
+        elif not self._in_flight and self._state != HEAD:
+            if self._state == BODY:  # the rest of a body already answered: drop it
+                self._failed = True  # (and linger, so that it does not reset the answer)
             self.close()
 
     # Timeouts: one timer per connection, re-armed lazily.

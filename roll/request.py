@@ -45,6 +45,8 @@ class Connection(Protocol):
 
     def body_consumed(self, buffered: int) -> None: ...
 
+    async def send_continue(self, request: Request) -> None: ...
+
 
 class Route(NamedTuple):
     """What URL matching found: the route payload (None if nothing) and the URL vars."""
@@ -100,6 +102,7 @@ class Request(dict[str, Any]):
         "_json",
         "_cookies",
         "_after_response",
+        "_expect",
         # `client` and `scheme`, set when first read (never set: no cost).
         "_client",
         "_scheme",
@@ -128,6 +131,9 @@ class Request(dict[str, Any]):
         self._json: Any = UNPARSED
         self._cookies: dict[str, str] | None = None
         self._after_response: list[Callable[[], Any]] | None = None
+        # Set by the protocol when the client waits for `100 Continue` before
+        # sending the body: True, or the previous request's task to wait for.
+        self._expect: Any = None
 
     # Dict subclasses compare by content; a request is only equal to itself.
     __hash__ = object.__hash__  # type: ignore[assignment]
@@ -295,6 +301,8 @@ class Request(dict[str, Any]):
                 return
             self._loading = True
             if self.protocol is not None:
+                if self._expect is not None:
+                    await self.protocol.send_continue(self)
                 self.protocol.body_consumed(0)
             while not self._complete:
                 if self._error is not None:
@@ -315,6 +323,8 @@ class Request(dict[str, Any]):
 
     async def _consume(self) -> AsyncIterator[bytes]:
         """Yield the body chunk by chunk as it arrives, keeping none of it."""
+        if self._expect is not None and self.protocol is not None:
+            await self.protocol.send_continue(self)
         while True:
             if self._chunks:
                 chunk = self._chunks.popleft()
@@ -406,6 +416,15 @@ class Request(dict[str, Any]):
     @property
     def buffered(self) -> int:
         return self._buffered
+
+    @property
+    def _chunk(self) -> bytes:
+        """Roll's name for the body bytes received and not consumed yet.
+
+        Roll apps and tests read it in a lazy-body handler to check that the
+        server did not read the whole body ahead of them.
+        """
+        return b"".join(self._chunks)
 
     def _wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():

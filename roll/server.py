@@ -16,13 +16,17 @@ from typing import Any, Callable
 
 from .app import Roll
 
-__all__ = ["Listener", "Server", "loop_factory", "run", "serve"]
+__all__ = ["BACKLOG", "Listener", "Server", "loop_factory", "run", "serve"]
 
 log = logging.getLogger("roll")
 
 # Seconds given to in-flight requests to finish once a stop is asked: the
 # app's own default (`Roll.drain`), defined once there.
 GRACE = Roll.SHUTDOWN_GRACE
+# Connections the kernel completes and queues before the server accepts them
+# (`listen()`'s backlog; Linux caps it at net.core.somaxconn). asyncio's
+# default, 100, overflows when thousands of clients connect at once.
+BACKLOG = 2048
 
 
 def loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
@@ -49,7 +53,7 @@ class Listener(asyncio.AbstractServer):
         loop: asyncio.AbstractEventLoop,
         factory: Callable[[], Any],
         sock: socket.socket,
-        backlog: int = 100,
+        backlog: int = BACKLOG,
     ) -> None:
         self.loop = loop
         self.factory = factory
@@ -168,7 +172,7 @@ class Server:
         port: int | None = None,
         sock: socket.socket | None = None,
         reuse_port: bool | None = None,
-        backlog: int = 100,
+        backlog: int = BACKLOG,
     ) -> asyncio.Server | Listener:
         loop = asyncio.get_running_loop()
         self.app.loop = loop
@@ -217,6 +221,7 @@ async def serve(
     quiet: bool = False,
     grace: float = GRACE,
     stop: asyncio.Event | None = None,
+    backlog: int = BACKLOG,
 ) -> None:
     """Start the app, serve until SIGINT/SIGTERM (or `stop` is set), drain, shut down."""
     loop = asyncio.get_running_loop()
@@ -233,7 +238,7 @@ async def serve(
     try:
         await app.startup()
         try:
-            await server.start(host, port, sock=sock)
+            await server.start(host, port, sock=sock, backlog=backlog)
             if not quiet:
                 for address, bound in server.addresses:
                     print(f"Rolling on {url(address, bound)}", file=sys.stderr, flush=True)
@@ -255,7 +260,8 @@ def run(
     sock: socket.socket | None = None,
     quiet: bool = False,
     grace: float = GRACE,
+    backlog: int = BACKLOG,
 ) -> None:
     """Blocking: `serve` on a new loop (uvloop's when installed)."""
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
-        runner.run(serve(app, host, port, sock=sock, quiet=quiet, grace=grace))
+        runner.run(serve(app, host, port, sock=sock, quiet=quiet, grace=grace, backlog=backlog))

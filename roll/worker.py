@@ -5,7 +5,8 @@ sockets on an asyncio loop (uvloop's when installed), and on SIGTERM stops
 accepting, lets in-flight requests finish (up to `--graceful-timeout`),
 closes, then runs the shutdown listeners. SIGINT and SIGQUIT stop at once.
 With `--max-requests N`, a worker stops gracefully after N responses and
-gunicorn starts a fresh one. With the environment variable
+gunicorn starts a fresh one. gunicorn's `--backlog` (default 2048) is the
+listen backlog. With the environment variable
 `ROLL_PROXY_HEADERS=1` (e.g. `-e ROLL_PROXY_HEADERS=1`), `request.client` and
 `request.scheme` read the proxy headers of the peers gunicorn's
 `--forwarded-allow-ips` trusts (see roll/proxy.py).
@@ -79,7 +80,9 @@ class Worker(BaseWorker):
         await app.startup()
         try:
             for listener in self.sockets:
-                await server.start(sock=listener.sock)
+                # gunicorn listened with its `backlog` setting; asyncio and our
+                # uvloop listener call listen() again, so pass it on.
+                await server.start(sock=listener.sock, backlog=self.cfg.backlog)
             while self.alive and not stop.is_set():
                 self.notify()
                 if self.ppid != os.getppid():

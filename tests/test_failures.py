@@ -56,8 +56,8 @@ ABORTS: list[tuple[bytes, bool, float]] = [
     (b"", False, 0),  # connect and leave
     (b"GET / HTT", False, 0),  # in the request line
     (b"GET / HTTP/1.1\r\nHost: x\r\nX-Long: aaa", False, 0),  # in the headers
-    (b"POST / HTTP/1.1\r\nContent-Length: 1000\r\n\r\n" + b"x" * 100, False, 0.01),  # in the body
-    (b"POST /lazy HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n" + b"x" * 16, False, 0.01),
+    (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + b"x" * 100, False, 0.01),  # in the body
+    (b"POST /lazy HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n" + b"x" * 16, False, 0.01),
     (get("/sleep?s=0.05"), False, 0.01),  # while the handler runs
     (get("/stream"), True, 0),  # in the middle of the response
     (get("/boom") + get() + get("/sleep?s=0.02"), False, 0),  # pipelined
@@ -103,7 +103,7 @@ async def test_aborted_requests_leak_nothing(
 
 async def test_body_read_after_disconnect(app: Roll) -> None:
     protocol = open_protocol(app)
-    protocol.data_received(b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")
+    protocol.data_received(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
     protocol.connection_lost(None)
     assert protocol.task is not None
     await protocol.task

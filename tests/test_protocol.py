@@ -85,7 +85,7 @@ async def test_request_is_filled_synchronously(app: Roll) -> None:
 
 async def test_unknown_path_by_hand(app: Roll) -> None:
     protocol = make_protocol(app)
-    protocol.data_received(b"GET /unknown HTTP/1.1\r\n\r\n")
+    protocol.data_received(b"GET /unknown HTTP/1.1\r\nHost: x\r\n\r\n")
     await protocol.task
     assert protocol.response.status == HTTPStatus.NOT_FOUND
 
@@ -116,7 +116,7 @@ async def test_data_after_a_parse_error_is_ignored(app: Roll) -> None:
     protocol = make_protocol(app)
     protocol.data_received(b"BROKEN\r\n\r\n")
     task = protocol.task
-    protocol.data_received(b"GET / HTTP/1.1\r\n\r\n")
+    protocol.data_received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     assert protocol.task is task
     await task
     assert protocol.transport.data.count(b"HTTP/1.1") == 1
@@ -148,7 +148,7 @@ async def test_absolute_form_target(app: Roll) -> None:
         response.body = request.query.get("x")
 
     protocol = make_protocol(app)
-    protocol.data_received(b"GET http://example.org/path?x=1 HTTP/1.1\r\n\r\n")
+    protocol.data_received(b"GET http://example.org/path?x=1 HTTP/1.1\r\nHost: x\r\n\r\n")
     assert protocol.request.path == "/path"
     await protocol.task
     assert protocol.response.body == b"1"
@@ -156,7 +156,7 @@ async def test_absolute_form_target(app: Roll) -> None:
 
 async def test_invalid_percent_encoding_is_400(app: Roll) -> None:
     protocol = make_protocol(app)
-    protocol.data_received(b"GET /%FF%FE HTTP/1.1\r\n\r\n")
+    protocol.data_received(b"GET /%FF%FE HTTP/1.1\r\nHost: x\r\n\r\n")
     assert protocol.response.status == HTTPStatus.BAD_REQUEST
     await protocol.task
     assert protocol.transport.data.startswith(b"HTTP/1.1 400 Bad Request\r\n")
@@ -164,7 +164,7 @@ async def test_invalid_percent_encoding_is_400(app: Roll) -> None:
 
 async def test_non_utf8_header_value_falls_back_to_latin1(app: Roll) -> None:
     protocol = make_protocol(app)
-    protocol.data_received(b"GET / HTTP/1.1\r\nX-Name: caf\xe9\r\n\r\n")
+    protocol.data_received(b"GET / HTTP/1.1\r\nHost: x\r\nX-Name: caf\xe9\r\n\r\n")
     assert protocol.request.headers["X-NAME"] == "café"
     await protocol.task
 
@@ -176,7 +176,7 @@ async def test_oversized_chunk_size_is_400(loop_errors: list[dict[str, Any]], ap
 
     protocol = make_protocol(app)
     protocol.data_received(
-        b"POST /test HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"
+        b"POST /test HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"
     )
     protocol.data_received(b"fffffffffffffffffffffffff\r\nxx")
     await asyncio.wait_for(protocol.task, 2)
@@ -195,7 +195,7 @@ async def test_invalid_chunk_on_a_lazy_route(loop_errors: list[dict[str, Any]], 
 
     protocol = make_protocol(app)
     protocol.data_received(
-        b"POST /test HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"
+        b"POST /test HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"
     )
     await asyncio.sleep(0)
     protocol.data_received(b"zz\r\n")
@@ -212,7 +212,7 @@ async def test_invalid_chunk_after_the_response_closes(app: Roll) -> None:
 
     protocol = make_protocol(app)
     protocol.data_received(
-        b"POST /test HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"
+        b"POST /test HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"
     )
     await protocol.task
     assert protocol.transport.data.endswith(b"not reading")
@@ -234,7 +234,7 @@ async def test_pipelined_requests_by_hand_answered_in_order(app: Roll) -> None:
         response.body = "fast"
 
     protocol = make_protocol(app)
-    protocol.data_received(b"GET /slow HTTP/1.1\r\n\r\nGET /fast HTTP/1.1\r\n\r\n")
+    protocol.data_received(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
     await protocol.task
     assert protocol.transport.data == (
         b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nslow"
@@ -260,7 +260,7 @@ async def test_lazy_body_back_pressure(app: Roll) -> None:
     protocol = make_protocol(app, transport)
     chunk = b"x" * 65536
     total = 10 * len(chunk)
-    protocol.data_received(b"POST /upload HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % total)
+    protocol.data_received(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % total)
     for _ in range(5):  # 320 KiB buffered: past the high-water mark
         protocol.data_received(chunk)
     assert transport.calls == ["pause"]
@@ -285,7 +285,7 @@ async def test_loaded_body_is_never_paused(app: Roll) -> None:
 
     transport = RecordingTransport()
     protocol = make_protocol(app, transport)
-    protocol.data_received(b"POST /upload HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % (2**20))
+    protocol.data_received(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (2**20))
     await asyncio.sleep(0)  # the task starts loading the body
     for _ in range(16):
         protocol.data_received(b"x" * 65536)
@@ -306,7 +306,7 @@ async def test_unread_lazy_body_resumes_reading_and_is_discarded(app: Roll) -> N
 
     transport = RecordingTransport()
     protocol = make_protocol(app, transport)
-    protocol.data_received(b"POST /upload HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % (2**20))
+    protocol.data_received(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (2**20))
     for _ in range(5):
         protocol.data_received(b"x" * 65536)
     assert transport.calls == ["pause"]
@@ -315,7 +315,7 @@ async def test_unread_lazy_body_resumes_reading_and_is_discarded(app: Roll) -> N
     for _ in range(11):
         protocol.data_received(b"x" * 65536)
     assert protocol.request.buffered == 0  # discarded, not kept in memory
-    protocol.data_received(b"GET /next HTTP/1.1\r\n\r\n")
+    protocol.data_received(b"GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
     await protocol.task
     assert transport.data.endswith(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext")
 
@@ -331,7 +331,7 @@ async def test_keep_alive(app: Roll, liveclient: LiveClient) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
     try:
         for name in (b"one", b"two", b"three"):
-            writer.write(b"GET /%b HTTP/1.1\r\n\r\n" % name)
+            writer.write(b"GET /%b HTTP/1.1\r\nHost: x\r\n\r\n" % name)
             assert await read_response(reader) == (
                 b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%b" % (len(name), name)
             )
@@ -347,9 +347,9 @@ async def test_pipelined_requests_answered_in_order(app: Roll, liveclient: LiveC
 
     data = await exchange(
         liveclient.port,
-        b"GET /sleep/50 HTTP/1.1\r\n\r\n"
-        b"GET /sleep/0 HTTP/1.1\r\n\r\n"
-        b"GET /sleep/20 HTTP/1.1\r\nConnection: close\r\n\r\n",
+        b"GET /sleep/50 HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"GET /sleep/0 HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"GET /sleep/20 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     )
     assert data == (
         b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n50"
@@ -365,9 +365,9 @@ async def test_pipelined_requests_with_bodies(app: Roll, liveclient: LiveClient)
 
     data = await exchange(
         liveclient.port,
-        b"POST /echo HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
-        b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nde\r\n0\r\n\r\n"
-        b"POST /echo HTTP/1.1\r\nContent-Length: 1\r\nConnection: close\r\n\r\nf",
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nde\r\n0\r\n\r\n"
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nConnection: close\r\n\r\nf",
     )
     assert data == (
         b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"
@@ -382,7 +382,7 @@ async def test_connection_close_is_honoured(app: Roll, liveclient: LiveClient) -
         response.body = "bye"
 
     # exchange() returns at EOF only: the server closed the connection.
-    data = await exchange(liveclient.port, b"GET /test HTTP/1.1\r\nConnection: close\r\n\r\n")
+    data = await exchange(liveclient.port, b"GET /test HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert data == b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nbye"
 
 
@@ -400,7 +400,7 @@ async def test_response_connection_close_header_closes(app: Roll, liveclient: Li
     async def handler(request: Request, response: Response) -> None:
         response.headers["Connection"] = "close"
 
-    data = await exchange(liveclient.port, b"GET /test HTTP/1.1\r\n\r\nGET /test HTTP/1.1\r\n\r\n")
+    data = await exchange(liveclient.port, b"GET /test HTTP/1.1\r\nHost: x\r\n\r\nGET /test HTTP/1.1\r\nHost: x\r\n\r\n")
     assert data == b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 
 
@@ -417,7 +417,7 @@ async def test_bad_request_after_a_good_one(app: Roll, liveclient: LiveClient) -
         await asyncio.sleep(0.02)
         response.body = "good"
 
-    data = await exchange(liveclient.port, b"GET /test HTTP/1.1\r\n\r\nSPAM /test HTTP/1.1\r\n\r\n")
+    data = await exchange(liveclient.port, b"GET /test HTTP/1.1\r\nHost: x\r\n\r\nSPAM /test HTTP/1.1\r\nHost: x\r\n\r\n")
     assert data.startswith(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood")
     assert data.count(b"HTTP/1.1 400 Bad Request\r\n") == 1
 
@@ -431,7 +431,7 @@ async def test_oversized_chunk_over_the_wire(
 
     data = await exchange(
         liveclient.port,
-        b"POST /test HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"POST /test HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
         b"3\r\nabc\r\nfffffffffffffffffffffffffffff\r\n",
     )
     assert data.startswith(b"HTTP/1.1 400 Bad Request\r\n")
@@ -450,9 +450,9 @@ async def test_unread_body_is_drained(app: Roll, liveclient: LiveClient) -> None
     reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
     try:
         size = 3 * 2**20
-        writer.write(b"POST /lazy HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % size)
+        writer.write(b"POST /lazy HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % size)
         writer.write(b"x" * size)
-        writer.write(b"GET /next HTTP/1.1\r\n\r\n")
+        writer.write(b"GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
         assert (await read_response(reader)).endswith(b"\r\n\r\nlazy, did not read")
         assert (await read_response(reader)).endswith(b"\r\n\r\nnext")
     finally:
@@ -479,9 +479,9 @@ async def test_body_unread_after_headers_shortcut_is_drained(
 
     reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
     try:
-        writer.write(b"POST /denied HTTP/1.1\r\nContent-Length: 500000\r\n\r\n")
+        writer.write(b"POST /denied HTTP/1.1\r\nHost: x\r\nContent-Length: 500000\r\n\r\n")
         writer.write(b"y" * 500_000)
-        writer.write(b"GET /next HTTP/1.1\r\n\r\n")
+        writer.write(b"GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
         assert (await read_response(reader)).startswith(b"HTTP/1.1 403 Forbidden\r\n")
         assert (await read_response(reader)).endswith(b"\r\n\r\nnext")
     finally:
@@ -581,7 +581,7 @@ async def test_disconnect_mid_body(
         outcome.set_result("complete")
 
     reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
-    writer.write(b"POST /upload HTTP/1.1\r\nContent-Length: 100000\r\n\r\n" + b"x" * 1000)
+    writer.write(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + b"x" * 1000)
     await writer.drain()
     await asyncio.sleep(0.02)
     writer.close()
@@ -603,7 +603,7 @@ async def test_disconnect_while_handler_runs(
         done.set()
 
     reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
-    writer.write(b"GET /slow HTTP/1.1\r\n\r\n")
+    writer.write(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
     await writer.drain()
     writer.close()
     await writer.wait_closed()
@@ -630,7 +630,7 @@ async def test_disconnect_during_streamed_response(
         response.body = endless()
 
     reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
-    writer.write(b"GET /stream HTTP/1.1\r\n\r\n")
+    writer.write(b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
     await reader.readexactly(100_000)
     writer.close()
     await writer.wait_closed()
@@ -644,7 +644,7 @@ async def test_connection_lost_by_hand(loop_errors: list[dict[str, Any]], app: R
         response.body = request.body
 
     protocol = make_protocol(app)
-    protocol.data_received(b"POST /upload HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")
+    protocol.data_received(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
     protocol.transport.close()
     protocol.connection_lost(None)
     await asyncio.wait_for(protocol.task, 1)
@@ -652,13 +652,18 @@ async def test_connection_lost_by_hand(loop_errors: list[dict[str, Any]], app: R
     assert protocol.transport.data == b""  # nothing written to a closed transport
 
 
-async def test_upgrade_other_than_websocket_is_501(app: Roll, liveclient: LiveClient) -> None:
-    @app.route("/test")
+async def test_upgrade_other_than_websocket_with_a_body_is_501(
+    app: Roll, liveclient: LiveClient
+) -> None:
+    @app.route("/test", methods=["POST"])
     async def handler(request: Request, response: Response) -> None:
         response.body = "plain"
 
     resp = await liveclient.query(
-        "GET", "/test", headers={"Upgrade": "h2c", "Connection": "Upgrade, HTTP2-Settings"}
+        "POST",
+        "/test",
+        headers={"Upgrade": "h2c", "Connection": "Upgrade, HTTP2-Settings"},
+        body=b"body",
     )
     assert resp.status == HTTPStatus.NOT_IMPLEMENTED
     assert resp.reason == "Not Implemented"
@@ -669,7 +674,7 @@ async def test_connect_is_answered_then_closed(app: Roll, liveclient: LiveClient
     async def tunnel(request: Request, response: Response) -> None:
         response.body = "no tunnel"
 
-    data = await exchange(liveclient.port, b"CONNECT /tunnel HTTP/1.1\r\nHost: x\r\n\r\nGET /tunnel HTTP/1.1\r\n\r\n")
+    data = await exchange(liveclient.port, b"CONNECT /tunnel HTTP/1.1\r\nHost: x\r\n\r\nGET /tunnel HTTP/1.1\r\nHost: x\r\n\r\n")
     assert data == b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nno tunnel"
 
 
@@ -681,8 +686,8 @@ async def test_many_pipelined_requests(app: Roll, liveclient: LiveClient) -> Non
         response.body = n
 
     reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
-    requests = b"".join(b"GET /n/%d HTTP/1.1\r\n\r\n" % i for i in range(99))
-    writer.write(requests + b"GET /n/99 HTTP/1.1\r\nConnection: close\r\n\r\n")
+    requests = b"".join(b"GET /n/%d HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in range(99))
+    writer.write(requests + b"GET /n/99 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     data = await asyncio.wait_for(reader.read(), 5)
     writer.close()
     assert data == b"".join(
@@ -698,7 +703,7 @@ async def test_keep_alive_after_a_chunked_response(app: Roll, liveclient: LiveCl
 
         response.body = gen()
 
-    data = await exchange(liveclient.port, b"GET /stream HTTP/1.1\r\n\r\nGET /stream HTTP/1.1\r\nConnection: close\r\n\r\n")
+    data = await exchange(liveclient.port, b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\nGET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     one = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
     assert data == one * 2
 
@@ -716,10 +721,10 @@ async def test_partly_read_lazy_body_is_drained(app: Roll, liveclient: LiveClien
 
     reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
     try:
-        writer.write(b"POST /partial HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n")
+        writer.write(b"POST /partial HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
         for _ in range(100):
             writer.write(b"2710\r\n" + b"w" * 10_000 + b"\r\n")
-        writer.write(b"0\r\n\r\nGET /next HTTP/1.1\r\n\r\n")
+        writer.write(b"0\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n")
         assert (await read_response(reader)).endswith(b"\r\n\r\nTrue")
         assert (await read_response(reader)).endswith(b"\r\n\r\nnext")
     finally:
@@ -733,7 +738,7 @@ async def test_head_over_the_wire_keeps_the_connection_usable(
     async def handler(request: Request, response: Response) -> None:
         response.body = "body"
 
-    data = await exchange(liveclient.port, b"HEAD /test HTTP/1.1\r\n\r\nGET /test HTTP/1.1\r\nConnection: close\r\n\r\n")
+    data = await exchange(liveclient.port, b"HEAD /test HTTP/1.1\r\nHost: x\r\n\r\nGET /test HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert data == b"HTTP/1.1 200 OK\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody"
 
 
@@ -744,7 +749,7 @@ async def test_request_fed_byte_by_byte(app: Roll) -> None:
 
     protocol = make_protocol(app)
     raw = (
-        b"POST /foo/caf%C3%A9?x=%C3%A9t%C3%A9 HTTP/1.1\r\nX-Long: " + b"v" * 50 + b"\r\n"
+        b"POST /foo/caf%C3%A9?x=%C3%A9t%C3%A9 HTTP/1.1\r\nHost: x\r\nX-Long: " + b"v" * 50 + b"\r\n"
         b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
     )
     for i in range(len(raw)):
@@ -781,7 +786,7 @@ async def test_garbage_after_a_good_request(app: Roll, liveclient: LiveClient) -
     async def handler(request: Request, response: Response) -> None:
         response.body = "good"
 
-    data = await exchange(liveclient.port, b"GET /test HTTP/1.1\r\n\r\n\x00\x01\x02 garbage\r\n\r\n")
+    data = await exchange(liveclient.port, b"GET /test HTTP/1.1\r\nHost: x\r\n\r\n\x00\x01\x02 garbage\r\n\r\n")
     assert data.startswith(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood")
     assert data[len(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood") :].startswith(
         b"HTTP/1.1 400 Bad Request\r\n"
@@ -795,7 +800,7 @@ RAW_REQUEST = (
     b"Host: example.org\r\nCookie: a=1\r\nContent-Type: text/plain\r\n"
     b"Transfer-Encoding: chunked\r\n\r\n"
     b"4\r\nabcd\r\n10\r\n0123456789abcdef\r\n0\r\n\r\n"
-    b"GET /split/next HTTP/1.1\r\n\r\n"
+    b"GET /split/next HTTP/1.1\r\nHost: x\r\n\r\n"
 )
 
 
@@ -831,7 +836,7 @@ def test_any_split_gives_the_same_answers(cuts: list[int]) -> None:
 
 async def test_unknown_path_body_fed_later_is_still_loadable(app: Roll) -> None:
     protocol = make_protocol(app)
-    protocol.data_received(b"POST /feeds HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n")
+    protocol.data_received(b"POST /feeds HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
     assert protocol.request.method == "POST"
     protocol.data_received(b"1a\r\nabcdefghijklmnopqrstuvwxyz\r\n")
     protocol.data_received(b"0\r\n\r\n")

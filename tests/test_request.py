@@ -150,7 +150,7 @@ async def test_cookies(app: Roll, client: Client) -> None:
 
 async def test_cookies_in_several_headers(app: Roll) -> None:
     protocol = fed_protocol(
-        app, b"GET / HTTP/1.1\r\nCookie: a=1\r\nCookie: b=2; c=3\r\n\r\n"
+        app, b"GET / HTTP/1.1\r\nHost: x\r\nCookie: a=1\r\nCookie: b=2; c=3\r\n\r\n"
     )
     assert protocol.request.cookies == {"a": "1", "b": "2", "c": "3"}
     await protocol.task
@@ -230,7 +230,7 @@ async def test_chunked_request_body_by_hand(app: Roll) -> None:
 
     protocol = fed_protocol(
         app,
-        b"POST /test HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"POST /test HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
         b"5\r\nhello\r\n",
     )
     protocol.data_received(b"6\r\n world\r\n")
@@ -246,7 +246,7 @@ async def test_body_assembled_in_linear_time(app: Roll) -> None:
 
     count, size = 40_000, 100  # 4 MB in tiny pieces: quadratic joins take many seconds
     protocol = fed_protocol(
-        app, b"POST /test HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % (count * size)
+        app, b"POST /test HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (count * size)
     )
     piece = b"x" * size
     start = time.perf_counter()
@@ -317,7 +317,7 @@ async def test_async_iteration_yields_chunks_as_received(app: Roll) -> None:
             received.append(chunk)
         response.body = b"".join(received)
 
-    protocol = fed_protocol(app, b"POST /test HTTP/1.1\r\nContent-Length: 4010\r\n\r\n")
+    protocol = fed_protocol(app, b"POST /test HTTP/1.1\r\nHost: x\r\nContent-Length: 4010\r\n\r\n")
     protocol.data_received(b"a" * 4000)
     await asyncio.sleep(0)
     protocol.data_received(b"b" * 5)
@@ -782,7 +782,7 @@ def test_query_and_urlencoded_form_round_trip(pairs: list[tuple[str, str]]) -> N
 
         protocol = fed_protocol(
             app,
-            b"POST /?%b HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            b"POST /?%b HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
             b"Content-Length: %d\r\n\r\n%b" % (encoded.encode(), len(encoded), encoded.encode()),
         )
         await protocol.task

@@ -175,7 +175,7 @@ async def test_204_over_the_wire_keeps_the_connection_usable(
     async def full(request: Request, response: Response) -> None:
         response.body = "full"
 
-    data = await exchange(liveclient.port, b"GET /empty HTTP/1.1\r\n\r\nGET /full HTTP/1.1\r\nConnection: close\r\n\r\n")
+    data = await exchange(liveclient.port, b"GET /empty HTTP/1.1\r\nHost: x\r\n\r\nGET /full HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert data == (
         b"HTTP/1.1 204 No Content\r\n\r\n"
         b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nfull"
@@ -295,7 +295,7 @@ async def test_chunked_generator_failing_midway_cuts_the_connection(
         response.body = gen()
 
     reader, writer = await asyncio.open_connection("127.0.0.1", liveclient.port)
-    writer.write(b"GET /test HTTP/1.1\r\n\r\n")
+    writer.write(b"GET /test HTTP/1.1\r\nHost: x\r\n\r\n")
     data = await asyncio.wait_for(reader.read(), 5)  # EOF: the server closed
     writer.close()
     assert data.startswith(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nstart\r\n")
@@ -442,7 +442,7 @@ async def test_cookies_over_the_wire(app: Roll, liveclient: LiveClient) -> None:
         response.cookies.set("a", "1", httponly=True)
         response.cookies.set("b", "2", secure=True)
 
-    data = await exchange(liveclient.port, b"GET /test HTTP/1.1\r\nConnection: close\r\n\r\n")
+    data = await exchange(liveclient.port, b"GET /test HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert data == (
         b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
         b"Set-Cookie: a=1; Path=/; HttpOnly\r\nSet-Cookie: b=2; Path=/; Secure\r\n\r\n"
@@ -456,7 +456,7 @@ async def test_response_over_the_wire_is_exact(app: Roll, liveclient: LiveClient
         response.headers["X-Thing"] = "1"
         response.body = "created"
 
-    data = await exchange(liveclient.port, b"GET /test HTTP/1.1\r\nConnection: close\r\n\r\n")
+    data = await exchange(liveclient.port, b"GET /test HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     # No Date, Server, Content-Type nor Connection header is added.
     assert data == b"HTTP/1.1 201 Created\r\nX-Thing: 1\r\nContent-Length: 7\r\n\r\ncreated"
 

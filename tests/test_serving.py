@@ -71,8 +71,11 @@ async def test_server_stop_lets_in_flight_requests_finish(app: Roll) -> None:
     assert websocket.protocol.close_code == 1001
     answer = await asyncio.wait_for(reader.read(), 2)  # in flight: answered, then closed
     assert answer.startswith(b"HTTP/1.1 200 OK\r\n") and answer.endswith(b"done")
-    await asyncio.wait_for(stopping, 2)
+    assert b"\r\nConnection: close\r\n" in answer
+    # The server lingers (reading) until the client closes too, so that nothing
+    # the client still sends can reset the connection under the answer.
     writer.close()
+    await asyncio.wait_for(stopping, 2)
     idle_writer.close()
 
 

@@ -227,7 +227,7 @@ async def test_handler_own_timeout_error_is_a_500(liveclient: LiveClient, app: R
     app.HANDLER_TIMEOUT = 5
     response = await liveclient.query("GET", "/own-timeout")
     assert response.status == 500
-    assert response.body == b"the database is slow"
+    assert response.body == b"Internal Server Error"
 
 
 async def test_handler_timeout_in_memory(app: Roll) -> None:

@@ -111,7 +111,7 @@ async def test_invalid_request_raised_by_a_handler(client: Client) -> None:
 async def test_other_errors_are_untouched(client: Client) -> None:
     response = await client.get("/crash")
     assert response.status == HTTPStatus.INTERNAL_SERVER_ERROR
-    assert "Content-Type" not in response.headers
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"  # the issue-9 default
     response = await client.get("/http-error")
     assert response.status == HTTPStatus.CONFLICT
     assert response.body == b"taken"
