@@ -417,7 +417,12 @@ async def test_drive_feeds_reads_and_waits(app: Roll) -> None:
         response.body = parts()
 
     transport = await drive(
-        app, [b"POST /echo HTTP/1.1\r\nContent-Length: 5\r\n\r\nhe", b"llo", b"GET /stream HTTP/1.1\r\n\r\n"]
+        app,
+        [
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhe",
+            b"llo",
+            b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n",
+        ],
     )
     first, second = read_responses(transport.data)
     assert (first.status, first.body, first.headers["Content-Length"]) == (200, b"hello", "5")
