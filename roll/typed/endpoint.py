@@ -16,7 +16,6 @@ from roll.request import ClientDisconnected
 from .dependencies import Scope, resolve
 from .errors import JSON_CONTENT_TYPE, Invalid, InvalidRequest, Problem
 from .plan import Plan, qualname
-from .returns import render
 
 Handler = Callable[..., Awaitable[Any]]
 
@@ -112,7 +111,7 @@ def compile_endpoint(call: Handler, plan: Plan, status: int | None, websocket: b
         "call": call,
         "collect": collector(plan),
         "reject": reject,
-        "render": render,
+        "render": plan.render,
         "status": status,
         "websocket": websocket,
         "Invalid": Invalid,
@@ -147,6 +146,8 @@ def compile_endpoint(call: Handler, plan: Plan, status: int | None, websocket: b
 def make_full_endpoint(
     call: Handler, plan: Plan, status: int | None, load_body: bool, websocket: bool
 ) -> Handler:
+    render = plan.render
+
     async def endpoint(request: Any, response: Any, **vars: str) -> None:
         if load_body:
             await request.load_body()

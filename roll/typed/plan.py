@@ -13,11 +13,13 @@ from pydantic import TypeAdapter
 from roll import Request, Response, WSProtocol
 
 from . import extractors as ex
+from .contract import ContractError, Renderer, renderer_for
 from .converters import converter_for
 from .dependencies import Dependency, Singleton, kind_of
 from .errors import RouteDefinitionError
 from .files import UploadFile
 from .markers import Body, Cookie, Depends, File, Form, Header, Path, Query, Source
+from .returns import render
 from .typeinfo import TypeInfo, analyse, is_model, is_scalar
 from .websocket import WebSocket
 
@@ -37,6 +39,8 @@ class Plan:
     dependencies: tuple[tuple[str, Dependency], ...] = ()
     extra_vars: tuple[str, ...] = ()
     reads_body: bool = False  # JSON, form or file, anywhere in the tree
+    returns: Any = inspect.Parameter.empty  # the return annotation
+    render: Renderer = render  # (response, result): the response contract
 
 
 @dataclass(frozen=True)
@@ -163,7 +167,8 @@ def build_plan(func: Callable[..., Any], analysis: Analysis) -> Plan:
             name for name in analysis.route.placeholders if name not in analysis.used_vars
         )
         analysis.used_vars.update(extra_vars)
-    return Plan(tuple(items), tuple(dependencies), extra_vars)
+    returns = hints.get("return", inspect.Parameter.empty)
+    return Plan(tuple(items), tuple(dependencies), extra_vars, returns=returns)
 
 
 def resolve_parameter(
@@ -384,7 +389,13 @@ def plan_handler(
     analysis = Analysis(route, qualname(handler), providers, localns=localns)
     plan = build_plan(handler, analysis)
     check_placeholders(analysis)
-    return replace(plan, reads_body=bool(analysis.bodies))
+    renderer: Renderer = render
+    if not route.websocket:  # a websocket handler's return value is ignored
+        try:
+            renderer = renderer_for(plan.returns, analysis.handler)
+        except ContractError as error:
+            raise analysis.fail(None, str(error)) from None
+    return replace(plan, reads_body=bool(analysis.bodies), render=renderer)
 
 
 def plan_singleton(
