@@ -14,7 +14,14 @@ from typing import Any, NoReturn
 from roll.request import ClientDisconnected
 
 from .dependencies import Scope, resolve
-from .errors import JSON_CONTENT_TYPE, Invalid, InvalidRequest, Problem
+from .errors import (
+    JSON_CONTENT_TYPE,
+    HttpErrorWithHeaders,
+    Invalid,
+    InvalidRequest,
+    Problem,
+    apply_headers,
+)
 from .plan import Plan, qualname
 
 Handler = Callable[..., Awaitable[Any]]
@@ -65,6 +72,7 @@ def make_prepare(call: Handler, plan: Plan) -> Callable[..., Awaitable[Handler]]
             except Invalid as error:
                 reject(ws.response, error.problems)
         except BaseException as error:
+            apply_headers(ws.response, error)
             await scope.close(error)
             raise
         if scope.exits:
@@ -116,6 +124,7 @@ def compile_endpoint(call: Handler, plan: Plan, status: int | None, websocket: b
         "websocket": websocket,
         "Invalid": Invalid,
         "InvalidRequest": InvalidRequest,
+        "HttpErrorWithHeaders": HttpErrorWithHeaders,
         "JSON_CONTENT_TYPE": JSON_CONTENT_TYPE,
     }
     lines = ["async def endpoint(request, response, **vars):", "    try:"]
@@ -136,6 +145,12 @@ def compile_endpoint(call: Handler, plan: Plan, status: int | None, websocket: b
     if not websocket:
         lines.append("        response.headers['Content-Type'] = JSON_CONTENT_TYPE")
     lines.append("        raise")
+    if not websocket:  # free unless raised: no cost on the success path
+        lines += [
+            "    except HttpErrorWithHeaders as error:",
+            "        response.headers.update(error.headers)",
+            "        raise",
+        ]
     if not websocket:
         lines += ["    if result is not None:", "        render(response, result)"]
     exec(compile("\n".join(lines), f"<roll.typed endpoint {qualname(call)}>", "exec"), namespace)
@@ -163,8 +178,10 @@ def make_full_endpoint(
             if result is not None and not websocket:
                 render(response, result)
         except BaseException as error:
-            if isinstance(error, InvalidRequest) and not websocket:
-                response.headers["Content-Type"] = JSON_CONTENT_TYPE
+            if not websocket:
+                if isinstance(error, InvalidRequest):
+                    response.headers["Content-Type"] = JSON_CONTENT_TYPE
+                apply_headers(response, error)
             await scope.close(error)
             raise
         if scope.exits:

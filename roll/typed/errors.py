@@ -4,7 +4,7 @@ registration-time error for handlers that cannot be resolved."""
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from pydantic_core import to_json
 
@@ -70,3 +70,23 @@ class RouteDefinitionError(TypeError):
         self.reason = reason
         where = f"parameter {parameter!r} of " if parameter else ""
         super().__init__(f"Route {route!r}: {where}handler {handler}: {reason}")
+
+
+class HttpErrorWithHeaders(HttpError):
+    """An `HttpError` whose response carries `headers` (e.g. a 401's
+    `WWW-Authenticate`); the typed endpoint sets them before re-raising.
+
+    Stand-in until the core's `HttpError` takes `headers=` itself.
+    """
+
+    def __init__(
+        self, http_code: int | HTTPStatus, message: Any = None, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(http_code, message)
+        self.headers = dict(headers or {})
+
+
+def apply_headers(response: Any, error: BaseException) -> None:
+    """Set the headers an `HttpErrorWithHeaders` carries on `response`."""
+    if isinstance(error, HttpErrorWithHeaders):
+        response.headers.update(error.headers)
