@@ -11,6 +11,7 @@ from .app import TypedRoll, is_plain
 from .errors import InvalidRequest, Problem, RouteDefinitionError
 from .files import UploadFile
 from .markers import Body, Cookie, Depends, File, Form, Header, Json, Path, Query
+from .openapi import openapi, openapi_schema
 from .websocket import WebSocket
 
 __all__ = [
@@ -30,4 +31,6 @@ __all__ = [
     "UploadFile",
     "WebSocket",
     "is_plain",
+    "openapi",
+    "openapi_schema",
 ]
