@@ -246,6 +246,8 @@ def typed_operation(
         }
         if head:
             del responses["400"]["content"]
+    if any(placeholder.pattern for placeholder in placeholders.values()):
+        responses["404"] = {"description": "Not Found: a path value its placeholder does not match"}
     if plan.reads_body:
         responses["413"] = {"description": "Payload Too Large: over the server's body limits"}
     if reads.schemes:
