@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -683,3 +684,46 @@ def test_a_http_error_from_a_handler_is_not_guessed() -> None:
 
     responses = operation(document(app), "/points/{x}")["responses"]
     assert sorted(responses) == ["200", "400", "404"]  # 404: the placeholder only
+
+
+async def test_the_docs_page_and_its_files() -> None:
+    app = TypedRoll()
+    openapi(app, title="<Shop>", version="1", path="/api/schema.json", docs="/api/docs")
+    client = Client(app)
+    page = await client.get("/api/docs")
+    assert page.status == HTTPStatus.OK
+    assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+    html = page.body.decode()
+    assert "<title>&lt;Shop&gt;</title>" in html
+    for url in re.findall(r'(?:src|href)="([^"]*)"', html):
+        assert url.startswith("/api/docs/"), url  # the app's own files only
+    init = await client.get("/api/docs/init.js")
+    assert init.headers["Content-Type"] == "text/javascript; charset=utf-8"
+    assert b'url: "/api/schema.json"' in init.body
+    assert b"validatorUrl: null" in init.body  # no badge from the online validator
+    for name, content_type in [
+        ("swagger-ui-bundle.js", "text/javascript; charset=utf-8"),
+        ("swagger-ui.css", "text/css; charset=utf-8"),
+        ("favicon-32x32.png", "image/png"),
+        ("oauth2-redirect.html", "text/html; charset=utf-8"),
+    ]:
+        response = await client.get(f"/api/docs/{name}")
+        assert response.status == HTTPStatus.OK, name
+        assert response.headers["Content-Type"] == content_type
+        assert len(response.body) > 100
+    assert (await client.get("/api/docs/index.html")).status == HTTPStatus.NOT_FOUND
+    assert (await client.get("/api/docs/..%2Fsetup.py")).status == HTTPStatus.NOT_FOUND
+    assert list(json.loads((await client.get("/api/schema.json")).body)["paths"]) == []
+
+
+def test_head_operations_have_no_content() -> None:
+    app = TypedRoll()
+
+    @app.route("/items/{item_id}", methods=["GET", "HEAD"])
+    async def item(item_id: int) -> ItemOut:
+        return ItemOut(id=item_id, name="x")
+
+    doc = document(app)
+    assert "content" in operation(doc, "/items/{item_id}")["responses"]["200"]
+    head = operation(doc, "/items/{item_id}", "head")["responses"]
+    assert all("content" not in response for response in head.values())
