@@ -15,6 +15,7 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, TypeAdapter
+from pydantic.errors import PydanticInvalidForJsonSchema
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 from typing_extensions import TypedDict
@@ -67,13 +68,18 @@ class Schemas:
         return placeholder
 
     def resolve(self) -> dict[str, Any]:
-        """Fill every placeholder; returns `components/schemas`."""
+        """Fill every placeholder; returns `components/schemas`.
+
+        A type pydantic has no JSON Schema for (an arbitrary class allowed in
+        a model) is documented as any value rather than failing the document."""
         if not self.wanted:
             return {}
         inputs = [(index, mode, adapter) for index, (_, mode, adapter) in enumerate(self.wanted)]
-        mapping, definitions = TypeAdapter.json_schemas(
-            inputs, ref_template=REF_TEMPLATE, schema_generator=ComponentNames
-        )
+        try:
+            mapping, definitions = self.generate(inputs)
+        except PydanticInvalidForJsonSchema:
+            inputs = [(index, mode, describable(adapter, mode)) for index, mode, adapter in inputs]
+            mapping, definitions = self.generate(inputs)
         for index, (placeholder, mode, _) in enumerate(self.wanted):
             extra = dict(placeholder)
             placeholder.clear()
@@ -81,6 +87,24 @@ class Schemas:
             placeholder.update(extra)
         components: dict[str, Any] = definitions.get("$defs", {})
         return dict(sorted(components.items()))
+
+    @staticmethod
+    def generate(inputs: list[tuple[int, JsonSchemaMode, TypeAdapter[Any]]]) -> Any:
+        return TypeAdapter.json_schemas(
+            inputs, ref_template=REF_TEMPLATE, schema_generator=ComponentNames
+        )
+
+
+ANYTHING: TypeAdapter[Any] = TypeAdapter(Any)
+
+
+def describable(adapter: TypeAdapter[Any], mode: JsonSchemaMode) -> TypeAdapter[Any]:
+    """`adapter`, or one for `Any` if pydantic cannot give its JSON Schema."""
+    try:
+        adapter.json_schema(mode=mode)
+    except PydanticInvalidForJsonSchema:
+        return ANYTHING
+    return adapter
 
 
 NO_DEFAULT: Any = object()

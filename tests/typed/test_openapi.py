@@ -727,3 +727,27 @@ def test_head_operations_have_no_content() -> None:
     assert "content" in operation(doc, "/items/{item_id}")["responses"]["200"]
     head = operation(doc, "/items/{item_id}", "head")["responses"]
     assert all("content" not in response for response in head.values())
+
+
+class Opaque:
+    pass
+
+
+def test_a_type_without_json_schema_is_any_value() -> None:
+    from pydantic import ConfigDict
+
+    class Holder(BaseModel):
+        model_config = ConfigDict(arbitrary_types_allowed=True)
+        thing: Opaque
+
+    app = TypedRoll()
+
+    @app.route("/holder", methods=["POST"])
+    async def holder(item: Item) -> Holder:
+        return Holder(thing=Opaque())
+
+    doc = document(app)
+    assert operation(doc, "/holder", "post")["responses"]["200"]["content"] == {
+        "application/json": {"schema": {}}
+    }
+    assert "Item" in doc["components"]["schemas"]  # the rest is documented
