@@ -1,6 +1,9 @@
 """`python -m roll module:app [--host H] [--port P] [--workers N] [--grace S] [--backlog B]
 [--reload] [--access-log] [--proxy-headers]`.
 
+Subcommands: `python -m roll openapi module:app` prints the app's OpenAPI
+document (see `SUBCOMMANDS`).
+
 One process serves in-process. With N > 1 workers, the parent binds the
 socket once, forks N children that all accept on it, restarts a child that
 dies, and on SIGTERM/SIGINT asks each child to stop gracefully (stop
@@ -157,7 +160,15 @@ class Supervisor:
         return status
 
 
+# `python -m roll NAME ...` runs `main(argv)` of the module (imported only then).
+SUBCOMMANDS = {"openapi": "roll.typed.openapi"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        command = importlib.import_module(SUBCOMMANDS[argv[0]])
+        return int(command.main(argv[1:]))
     parser = argparse.ArgumentParser(prog="python -m roll", description="Serve a Roll app.")
     parser.add_argument("app", help="module:attribute of the app, e.g. myproject.web:app")
     parser.add_argument("--host", default="127.0.0.1")

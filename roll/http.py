@@ -38,6 +38,13 @@ class RouteOptions(TypedDict, total=False):
     status: int  # the success status of a typed handler (roll.typed)
     tags: Sequence[str]  # the route's tags (roll.typed.Router, the OpenAPI document)
     dependencies: Sequence[Any]  # Depends(...) run before a typed handler (roll.typed)
+    # What the OpenAPI document says of the route (roll.typed.openapi).
+    summary: str
+    description: str
+    operation_id: str
+    deprecated: bool
+    include_in_schema: bool
+    responses: dict[int, Any]
 
 
 # Looked up on every response: a dict beats calling the enum.

@@ -11,6 +11,7 @@ from .app import TypedRoll, is_plain
 from .errors import InvalidRequest, Problem, RouteDefinitionError
 from .files import UploadFile
 from .markers import Body, Cookie, Depends, File, Form, Header, Json, Path, Query
+from .openapi import openapi, openapi_schema
 from .router import Router
 from .sse import EventStream, ServerSentEvent
 from .websocket import WebSocket
@@ -35,4 +36,6 @@ __all__ = [
     "UploadFile",
     "WebSocket",
     "is_plain",
+    "openapi",
+    "openapi_schema",
 ]

@@ -17,7 +17,6 @@ from roll.response import JSON_CONTENT_TYPE
 from .dependencies import Scope, resolve
 from .errors import Invalid, InvalidRequest, Problem
 from .plan import Plan, qualname
-from .returns import render
 from .websocket import close_invalid
 
 Handler = Callable[..., Awaitable[Any]]
@@ -119,7 +118,7 @@ def compile_endpoint(call: Handler, plan: Plan, status: int | None, websocket: b
         "call": call,
         "collect": collector(plan),
         "reject": reject,
-        "render": render,
+        "render": plan.render,
         "status": status,
         "websocket": websocket,
         "Invalid": Invalid,
@@ -154,6 +153,8 @@ def compile_endpoint(call: Handler, plan: Plan, status: int | None, websocket: b
 def make_full_endpoint(
     call: Handler, plan: Plan, status: int | None, load_body: bool, websocket: bool
 ) -> Handler:
+    render = plan.render
+
     async def endpoint(request: Any, response: Any, **vars: str) -> None:
         if load_body:
             await request.load_body()
@@ -169,8 +170,9 @@ def make_full_endpoint(
             if result is not None and not websocket:
                 render(response, result)
         except BaseException as error:
-            if isinstance(error, InvalidRequest) and not websocket:
-                response.headers["Content-Type"] = JSON_CONTENT_TYPE
+            if not websocket:
+                if isinstance(error, InvalidRequest):
+                    response.headers["Content-Type"] = JSON_CONTENT_TYPE
             await scope.close(error)
             raise
         if scope.exits:

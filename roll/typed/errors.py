@@ -4,7 +4,7 @@ registration-time error for handlers that cannot be resolved."""
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from pydantic_core import to_json
 

@@ -13,6 +13,7 @@ from pydantic import TypeAdapter
 from roll import Request, Response, WSProtocol
 
 from . import extractors as ex
+from .contract import ContractError, Renderer, renderer_for
 from .converters import converter_for
 from .dependencies import Dependency, Singleton, kind_of
 from .errors import RouteDefinitionError
@@ -20,6 +21,7 @@ from .files import UploadFile
 from .markers import Body, Cookie, Depends, File, Form, Header, Path, Query, Source
 from .models import model_source
 from .provides import check_provides
+from .returns import render
 from .typeinfo import TypeInfo, analyse, is_model, is_scalar
 from .websocket import WebSocket
 
@@ -31,9 +33,20 @@ BODY_NAMES = {"json": "JSON", "form": "form", "file": "file (multipart)"}
 
 
 @dataclass(frozen=True)
+class Input:
+    """One value a plan reads from the request, for the OpenAPI document."""
+
+    location: str  # path, query, header, cookie, form, file or body
+    name: str  # the name looked up: the alias, the header's name
+    info: TypeInfo
+    default: Any  # ex.MISSING when there is none
+
+
+@dataclass(frozen=True)
 class Plan:
     """What to run for one callable: `(name, extractor)` pairs, then
-    `(name, dependency)` pairs, then the URL values passed to `**kwargs`."""
+    `(name, dependency)` pairs, then the URL values passed to `**kwargs`.
+    `inputs` describes what its own extractors read (not its dependencies')."""
 
     extractors: tuple[tuple[str, ex.Extractor], ...] = ()
     dependencies: tuple[tuple[str, Dependency], ...] = ()
@@ -41,6 +54,9 @@ class Plan:
     reads_body: bool = False  # JSON, form or file, anywhere in the tree
     # The route's `dependencies=[Depends(f), ...]`: run first, values discarded.
     guards: tuple[Dependency, ...] = ()
+    returns: Any = inspect.Parameter.empty  # the return annotation
+    render: Renderer = render  # (response, result): the response contract
+    inputs: tuple[Input, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -168,6 +184,7 @@ def build_plan(func: Callable[..., Any], analysis: Analysis) -> Plan:
     signature, hints = signature_of(func, analysis, owner)
     items: list[tuple[str, ex.Extractor]] = []
     dependencies: list[tuple[str, Dependency]] = []
+    inputs: list[Input] = []
     extra = False
     for param in signature.parameters.values():
         if param.kind is param.VAR_KEYWORD:
@@ -179,7 +196,7 @@ def build_plan(func: Callable[..., Any], analysis: Analysis) -> Plan:
             raise analysis.fail(param.name, "positional-only parameters are not supported", owner)
         annotation = hints.get(param.name, inspect.Parameter.empty)
         default = ex.MISSING if param.default is param.empty else param.default
-        resolved = resolve_parameter(param.name, annotation, default, analysis, owner)
+        resolved = resolve_parameter(param.name, annotation, default, analysis, owner, inputs)
         if isinstance(resolved, Dependency):
             dependencies.append((param.name, resolved))
         else:
@@ -190,11 +207,23 @@ def build_plan(func: Callable[..., Any], analysis: Analysis) -> Plan:
             name for name in analysis.route.placeholders if name not in analysis.used_vars
         )
         analysis.used_vars.update(extra_vars)
-    return Plan(tuple(items), tuple(dependencies), extra_vars)
+    inputs.extend(Input("path", name, URL_VALUE, ex.MISSING) for name in extra_vars)
+    returns = hints.get("return", inspect.Parameter.empty)
+    return Plan(
+        tuple(items), tuple(dependencies), extra_vars, returns=returns, inputs=tuple(inputs)
+    )
+
+
+URL_VALUE = analyse(str)  # what `**kwargs` receives
 
 
 def resolve_parameter(
-    name: str, annotation: Any, default: Any, analysis: Analysis, owner: str
+    name: str,
+    annotation: Any,
+    default: Any,
+    analysis: Analysis,
+    owner: str,
+    inputs: list[Input],
 ) -> ex.Extractor | Dependency:
     route = analysis.route
     unannotated = annotation is inspect.Parameter.empty or annotation is Any
@@ -251,9 +280,19 @@ def resolve_parameter(
             name, "an app-level (singleton) provider cannot read the request", owner
         )
     if isinstance(marker, Body):
+        inputs.append(Input("body", name, info, default))
         return body(name, info, default, analysis, owner)
     assert isinstance(marker, Source)
-    return source(name, marker, info, default, analysis, owner)
+    extractor = source(name, marker, info, default, analysis, owner)
+    inputs.append(Input(marker.location, source_key(name, marker), info, default))
+    return extractor
+
+
+def source_key(name: str, marker: Source) -> str:
+    """The name a source looks up: its alias, a header's name."""
+    if isinstance(marker, Header):
+        return marker.alias or name.replace("_", "-")
+    return marker.alias or name
 
 
 def request_only(
@@ -316,7 +355,7 @@ def source(
             return ex.multi_list(location, key, conv, default, info.optional, read)
         return ex.multi_value(location, key, conv, default, info.optional, read)
     if isinstance(marker, Header):
-        header = marker.alias or name.replace("_", "-")
+        header = source_key(name, marker)
         return ex.mapping_value(
             "header", header, header.upper(), conv, default, info.optional, headers, info.many
         )
@@ -471,7 +510,16 @@ def analyse_route(
         return Plan(guards=bound_guards, reads_body=bool(analysis.bodies)), analysis
     plan = build_plan(handler, analysis)
     check_placeholders(analysis)
-    return replace(plan, reads_body=bool(analysis.bodies), guards=bound_guards), analysis
+    renderer: Renderer = render
+    if not route.websocket:  # a websocket handler's return value is ignored
+        try:
+            renderer = renderer_for(plan.returns, analysis.handler)
+        except ContractError as error:
+            raise analysis.fail(None, str(error)) from None
+    return (
+        replace(plan, reads_body=bool(analysis.bodies), guards=bound_guards, render=renderer),
+        analysis,
+    )
 
 
 def plan_singleton(

@@ -43,7 +43,15 @@ GENERATOR_ORIGINS = frozenset(
 
 
 def returned(provider: Callable[..., Any], localns: dict[str, Any] | None) -> Any:
-    """The provider's value type, or `inspect.Parameter.empty` if unknown."""
+    """The provider's value type, or `inspect.Parameter.empty` if unknown.
+
+    A provider object may declare it as its `value_type` attribute, when its
+    `__call__` annotation says less (a security scheme: `str | None` in
+    general, `str` when it refuses a missing credential itself).
+    """
+    declared = getattr(provider, "value_type", inspect.Parameter.empty)
+    if declared is not inspect.Parameter.empty:
+        return declared
     target = inspect.unwrap(provider)
     if inspect.isclass(target):
         return target
