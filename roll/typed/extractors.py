@@ -14,30 +14,32 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from roll import HttpError
+from roll import HttpError, Request, Response, WSProtocol
 
 from .converters import Converter, Rejected
 from .errors import Invalid, Problem, invalid, problem
 from .files import UploadFile
+from .plan import MISSING, Extractor
 from .websocket import WebSocket
 
-Extractor = Callable[[Any, Any, dict[str, str]], Any]
-Reader = Callable[[Any], Mapping[str, Any]]
+__all__ = ["MISSING", "Extractor"]
 
-MISSING: Any = object()
+Reader = Callable[[Request], Mapping[str, Any]]
+Vars = dict[str, str]
+Answer = Response | WSProtocol  # the core's websocket, on a websocket route
 REQUIRED = "Field required"
 MUTABLE = (list, dict, set)
 
 
-def take_request(request: Any, response: Any, vars: dict[str, str]) -> Any:
+def take_request(request: Request, response: Answer, vars: Vars) -> Request:
     return request
 
 
-def take_response(request: Any, response: Any, vars: dict[str, str]) -> Any:
+def take_response(request: Request, response: Answer, vars: Vars) -> Answer:
     return response
 
 
-def take_websocket(request: Any, response: Any, vars: dict[str, str]) -> Any:
+def take_websocket(request: Request, response: Answer, vars: Vars) -> WebSocket:
     return WebSocket(response)  # `response` is the core's websocket on a websocket route
 
 
@@ -81,7 +83,7 @@ def path_value(name: str, conv: Converter, optional: bool) -> Extractor:
     convert, message = conv.convert, conv.message
     if convert is None:
 
-        def extract_str(request: Any, response: Any, vars: dict[str, str]) -> Any:
+        def extract_str(request: Request, response: Answer, vars: Vars) -> Any:
             return vars[name]
 
         return extract_str
@@ -89,7 +91,7 @@ def path_value(name: str, conv: Converter, optional: bool) -> Extractor:
         run = converted("path", name, conv, optional)
         return lambda request, response, vars: run(vars[name])
 
-    def extract(request: Any, response: Any, vars: dict[str, str]) -> Any:
+    def extract(request: Request, response: Answer, vars: Vars) -> Any:
         try:
             return convert(vars[name])
         except Rejected as error:
@@ -108,7 +110,7 @@ def body_reader(attribute: str) -> Reader:
     a limit crossed (413) stays the core's error."""
     get = attrgetter(attribute)
 
-    def read(request: Any) -> Mapping[str, Any]:
+    def read(request: Request) -> Mapping[str, Any]:
         try:
             return get(request)  # type: ignore[no-any-return]
         except HttpError as error:
@@ -136,7 +138,7 @@ def multi_value(
     convert, message = conv.convert, conv.message
     if convert is None:
 
-        def extract_str(request: Any, response: Any, vars: dict[str, str]) -> Any:
+        def extract_str(request: Request, response: Answer, vars: Vars) -> Any:
             try:
                 return read(request)[name][0]
             except KeyError:
@@ -146,7 +148,7 @@ def multi_value(
     if optional:
         run = converted(location, name, conv, optional)
 
-        def extract_optional(request: Any, response: Any, vars: dict[str, str]) -> Any:
+        def extract_optional(request: Request, response: Answer, vars: Vars) -> Any:
             try:
                 text = read(request)[name][0]
             except KeyError:
@@ -155,7 +157,7 @@ def multi_value(
 
         return extract_optional
 
-    def extract(request: Any, response: Any, vars: dict[str, str]) -> Any:
+    def extract(request: Request, response: Answer, vars: Vars) -> Any:
         try:
             text = read(request)[name][0]
         except KeyError:
@@ -194,7 +196,7 @@ def multi_list(
     """Every value of a repeated key (query, form)."""
     missing = fallback(location, name, default, optional)
 
-    def extract(request: Any, response: Any, vars: dict[str, str]) -> Any:
+    def extract(request: Request, response: Answer, vars: Vars) -> Any:
         try:
             texts = read(request)[name]
         except KeyError:
@@ -219,7 +221,7 @@ def mapping_value(
     missing = fallback(location, name, default, optional)
     run = converted(location, name, conv, optional)
 
-    def extract(request: Any, response: Any, vars: dict[str, str]) -> Any:
+    def extract(request: Request, response: Answer, vars: Vars) -> Any:
         text = read(request).get(key)
         if text is None:
             return missing()
@@ -234,7 +236,7 @@ def mapping_value(
 def file_value(name: str, default: Any, optional: bool, many: bool) -> Extractor:
     missing = fallback("file", name, default, optional)
 
-    def extract(request: Any, response: Any, vars: dict[str, str]) -> Any:
+    def extract(request: Request, response: Answer, vars: Vars) -> Any:
         try:
             raws = read_files(request)[name]
         except KeyError:
@@ -265,7 +267,7 @@ def json_body(name: str, adapter: TypeAdapter[Any], default: Any, optional: bool
     missing = fallback("body", name, default, optional)
     validate = adapter.validator.validate_json  # without TypeAdapter's Python wrapper
 
-    def extract(request: Any, response: Any, vars: dict[str, str]) -> Any:
+    def extract(request: Request, response: Answer, vars: Vars) -> Any:
         body = request.body
         if not body:
             return missing()

@@ -12,26 +12,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any, Protocol, get_type_hints
+from typing import Any, get_type_hints
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from roll import Request, Response, WSProtocol
+
 from . import extractors as ex
 from .converters import Converter, Rejected, converter_for
-from .errors import Invalid, Problem, RouteDefinitionError, problem
+from .errors import Invalid, Problem, problem
 from .markers import Form, Source
+from .plan import Analysis, Extractor
 from .typeinfo import TypeInfo, analyse, is_scalar, with_constraints
-
-
-class Failing(Protocol):
-    """What this module needs of the analysis in progress (plan.Analysis)."""
-
-    localns: dict[str, Any] | None
-
-    def fail(
-        self, parameter: str | None, reason: str, owner: str | None = None
-    ) -> RouteDefinitionError: ...
-
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,8 +49,8 @@ def model_fields(model: Any) -> list[tuple[str, Any]]:
 
 
 def model_source(
-    name: str, marker: Source, info: TypeInfo, analysis: Failing, owner: str
-) -> ex.Extractor:
+    name: str, marker: Source, info: TypeInfo, analysis: Analysis, owner: str
+) -> Extractor:
     location = marker.location
     model = info.base
     try:
@@ -86,10 +78,10 @@ def model_extractor(
     sources: list[FieldSource],
     validate: Callable[[Any], Any],
     read: ex.Reader,
-) -> ex.Extractor:
+) -> Extractor:
     order = {source.key: index for index, source in enumerate(sources)}
 
-    def extract(request: Any, response: Any, vars: dict[str, str]) -> Any:
+    def extract(request: Request, response: Response | WSProtocol, vars: dict[str, str]) -> Any:
         values = read(request)
         data: dict[str, Any] = {}
         problems: list[Problem] = []

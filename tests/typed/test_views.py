@@ -247,14 +247,14 @@ async def test_nothing_is_inspected_per_request(
     import inspect
     import typing
 
-    import roll.typed.plan
+    import roll.typed.analysis
 
     def forbidden(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("inspected at request time")
 
     monkeypatch.setattr(inspect, "signature", forbidden)
     monkeypatch.setattr(typing, "get_type_hints", forbidden)
-    monkeypatch.setattr(roll.typed.plan, "get_type_hints", forbidden)
+    monkeypatch.setattr(roll.typed.analysis, "get_type_hints", forbidden)
     assert (await client.get("/items/3")).status == HTTPStatus.OK
     assert (await client.put("/items/4", {"name": "hat"})).body == b"4:hat"
     assert (await client.get("/ws-less-route-missing")).status == HTTPStatus.NOT_FOUND
