@@ -10,6 +10,7 @@ import pytest
 from pydantic import BaseModel
 
 from roll import Request, Response, Roll
+from roll.response import JSON_CONTENT_TYPE
 from roll.testing import Client, LiveClient
 from roll.typed import Depends, Header, Query, TypedRoll, WebSocket, is_plain
 
@@ -147,6 +148,7 @@ class FakeWebSocket:
     def __init__(self, incoming: list[str]) -> None:
         self.incoming = incoming
         self.sent: list[str | bytes] = []
+        self.response = Response(None)  # the handshake's, as on the core's WSProtocol
 
     async def recv(self) -> str:
         return self.incoming.pop(0)
@@ -189,6 +191,7 @@ async def test_websocket_invalid_input(app: TypedRoll) -> None:
         {"location": "query", "name": "name", "message": "Field required"}
     ]
     assert ws.sent == []
+    assert ws.response.headers["Content-Type"] == JSON_CONTENT_TYPE  # the handshake's 400
 
 
 async def test_same_view_on_two_paths() -> None:
@@ -258,3 +261,4 @@ async def test_nothing_is_inspected_per_request(
     assert (await client.get("/items/3")).status == HTTPStatus.OK
     assert (await client.put("/items/4", {"name": "hat"})).body == b"4:hat"
     assert (await client.get("/ws-less-route-missing")).status == HTTPStatus.NOT_FOUND
+
