@@ -14,6 +14,9 @@ from roll.response import JSON_CONTENT_TYPE
 from roll.testing import Client, LiveClient
 from roll.typed import Depends, Header, Query, TypedRoll, WebSocket, is_plain
 
+# Each test runs on both endpoint paths, compiled and general (conftest.py).
+pytestmark = pytest.mark.usefixtures("endpoint_path")
+
 
 class Item(BaseModel):
     name: str
@@ -262,3 +265,16 @@ async def test_nothing_is_inspected_per_request(
     assert (await client.put("/items/4", {"name": "hat"})).body == b"4:hat"
     assert (await client.get("/ws-less-route-missing")).status == HTTPStatus.NOT_FOUND
 
+
+async def test_the_endpoint_paths_are_both_run(endpoint_path: str) -> None:
+    """The `endpoint_path` fixture's second run uses the general endpoint."""
+    app = TypedRoll()
+
+    @app.route("/count")
+    async def count(n: int) -> int:
+        return n
+
+    endpoint = app.registry[-1].handlers["GET"]
+    compiled = endpoint.__code__.co_filename.startswith("<roll.typed endpoint")
+    assert compiled == (endpoint_path == "compiled")
+    assert (await Client(app).get("/count?n=3")).body == b"3"
