@@ -152,6 +152,8 @@ class FakeWebSocket:
         self.incoming = incoming
         self.sent: list[str | bytes] = []
         self.response = Response(None)  # the handshake's, as on the core's WSProtocol
+        self.closed = False
+        self.closes: list[int] = []
 
     async def recv(self) -> str:
         return self.incoming.pop(0)
@@ -160,7 +162,8 @@ class FakeWebSocket:
         self.sent.append(data)
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
-        pass
+        self.closes.append(code)
+        self.closed = True
 
 
 def fake_request(app: Roll, path: str, query_string: str, headers: dict[str, str]) -> Request:
@@ -278,3 +281,19 @@ async def test_the_endpoint_paths_are_both_run(endpoint_path: str) -> None:
     compiled = endpoint.__code__.co_filename.startswith("<roll.typed endpoint")
     assert compiled == (endpoint_path == "compiled")
     assert (await Client(app).get("/count?n=3")).body == b"3"
+
+
+async def test_websocket_endpoint_called_directly_runs_as_the_core_does() -> None:
+    """Its `prepare`, then the handler: an invalid message closes with 1007."""
+    app = TypedRoll()
+
+    @app.route("/numbers", protocol="websocket")
+    async def numbers(ws: WebSocket) -> None:
+        await ws.send(str(await ws.receive_json(int)))
+
+    payload, vars = app.routes.match("/numbers")
+    assert payload is not None and vars is not None
+    ws = FakeWebSocket(["not a number"])
+    await payload["GET"](fake_request(app, "/numbers", "", {}), ws, **vars)
+    assert ws.closes == [1007]
+    assert ws.sent == []
