@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
 from operator import attrgetter
 from typing import Any
@@ -283,5 +284,60 @@ def json_body(name: str, adapter: TypeAdapter[Any], default: Any, optional: bool
             return validate(body)
         except ValidationError as error:
             raise Invalid(validation_problems(name, error)) from None
+
+    return extract
+
+
+@dataclass(frozen=True)
+class FieldSource:
+    """One field of a query/form model (`models.model_source`)."""
+
+    key: str  # the parameter read (and the key pydantic validates)
+    convert: Converter
+    many: bool
+
+
+def model_extractor(
+    location: str,
+    sources: list[FieldSource],
+    validate: Callable[[Any], Any],
+    read: Reader,
+) -> Extractor:
+    """A model from the query string or a form: each field converted like a
+    single parameter, then the whole validated by pydantic."""
+    order = {source.key: index for index, source in enumerate(sources)}
+
+    def extract(request: Request, response: Answer, vars: Vars) -> Any:
+        values = read(request)
+        data: dict[str, Any] = {}
+        problems: list[Problem] = []
+        for source in sources:
+            try:
+                texts = values[source.key]
+            except KeyError:
+                continue  # pydantic applies the default, or reports it missing
+            try:
+                if source.many:
+                    data[source.key] = convert_all(location, source.key, source.convert, texts)
+                else:
+                    data[source.key] = source.convert(texts[0])
+            except Rejected as error:
+                problems.append(problem(location, source.key, error.args[0]))
+            except Invalid as error:
+                problems.extend(error.problems)
+        failed = {item["name"] for item in problems}
+        try:
+            result = validate(data)
+        except ValidationError as error:
+            for item in error.errors():
+                key = ".".join(str(part) for part in item["loc"])
+                if item["loc"] and str(item["loc"][0]) in failed:
+                    continue  # its conversion problem is reported already
+                problems.append(problem(location, key, item["msg"]))
+            problems.sort(key=lambda item: order.get(item["name"].split(".")[0], len(order)))
+            raise Invalid(problems) from None
+        if problems:
+            raise Invalid(problems)
+        return result
 
     return extract
