@@ -91,3 +91,36 @@ def test_every_module_has_a_layer() -> None:
 
 def test_no_module_imports_its_layer_or_above() -> None:
     assert upward({module: path.read_text() for module, path in MODULES.items()}) == []
+
+
+# The typed layer's three parts: plan data, its analysis, the per-request run time.
+TYPED_DATA = "roll.typed.plan"
+TYPED_ANALYSIS = ("roll.typed.analysis", "roll.typed.sources", "roll.typed.models")
+TYPED_RUN_TIME = (
+    "roll.typed.extractors",
+    "roll.typed.dependencies",
+    "roll.typed.endpoint",
+    "roll.typed.guards",
+)
+
+
+def reached(module: str) -> set[str]:
+    """Every module of roll that importing `module` imports, transitively."""
+    seen: set[str] = set()
+    todo = [module]
+    while todo:
+        current = todo.pop()
+        for target in imported(current, MODULES[current].read_text()) - seen:
+            if target in MODULES:
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
+def test_the_run_time_never_imports_the_analysis() -> None:
+    for module in TYPED_RUN_TIME:
+        assert reached(module) & set(TYPED_ANALYSIS) == set(), module
+
+
+def test_the_plan_data_imports_no_run_time_nor_analysis() -> None:
+    assert reached(TYPED_DATA) & {*TYPED_RUN_TIME, *TYPED_ANALYSIS} == set()

@@ -16,13 +16,14 @@ from roll.app import Handler, RouteRecord
 from roll.http import RouteOptions
 
 from . import checks
-from .dependencies import Kind, Singleton, kind_of
+from .analysis import analyse_route, kind_of, plan_singleton
+from .dependencies import close_singleton
 from .endpoint import make_endpoint
 from .errors import RouteDefinitionError
 from .guards import guarded
 from .markers import Depends
 from .overrides import Bindings
-from .plan import Plan, Provided, RouteInfo, analyse_route, display, plan_singleton, qualname
+from .plan import Kind, Plan, Provided, RouteInfo, Singleton, display, qualname
 
 if TYPE_CHECKING:
     from .router import Router
@@ -155,10 +156,10 @@ class TypedRoll(Roll):
         await super().shutdown()
         retired, self.retired = self.retired, []
         for singleton in retired:
-            await singleton.close()
+            await close_singleton(singleton)
         for registration in self.providers.values():
             if registration.singleton is not None:
-                await registration.singleton.close()
+                await close_singleton(registration.singleton)
 
     def route(
         self,

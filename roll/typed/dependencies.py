@@ -15,92 +15,42 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from enum import Enum
-from typing import Any, Protocol
+from typing import Any, cast
 
+from roll import Request, Response, WSProtocol
 from roll.request import ClientDisconnected
 
 from .errors import Invalid, Problem
-from .extractors import Extractor
+from .plan import Dependency, Kind, Plan, Singleton
 
-
-class Plan(Protocol):
-    """What `resolve` runs: a `plan.Plan` (declared here, as the plan module is above this one)."""
-
-    @property
-    def extractors(self) -> tuple[tuple[str, Extractor], ...]: ...
-
-    @property
-    def dependencies(self) -> tuple[tuple[str, Dependency], ...]: ...
-
-    @property
-    def extra_vars(self) -> tuple[str, ...]: ...
-
-    @property
-    def guards(self) -> tuple[Dependency, ...]: ...
 
 log = logging.getLogger("roll.typed")
 
-
-class Kind(Enum):
-    FUNCTION = "function"
-    COROUTINE = "coroutine"
-    GENERATOR = "generator"
-    ASYNC_GENERATOR = "async generator"
+# An app-level plan reads no request data (the analysis refuses it), so its
+# resolution is given none.
+NO_REQUEST = cast(Request, None)
+NO_RESPONSE = cast(Response, None)
 
 
-def kind_of(provider: Callable[..., Any]) -> Kind:
-    target = inspect.unwrap(provider)
-    if not (inspect.isfunction(target) or inspect.ismethod(target) or inspect.isclass(target)):
-        target = type(target).__call__  # a callable instance
-    if inspect.isasyncgenfunction(target):
-        return Kind.ASYNC_GENERATOR
-    if inspect.isgeneratorfunction(target):
-        return Kind.GENERATOR
-    if inspect.iscoroutinefunction(target):
-        return Kind.COROUTINE
-    return Kind.FUNCTION
+async def singleton_value(singleton: Singleton) -> Any:
+    """The app-level provider's value: made at first use, then kept."""
+    if singleton.ready:
+        return singleton.value
+    async with singleton.lock:
+        if not singleton.ready:
+            scope = Scope()
+            kwargs = await resolve(singleton.plan, NO_REQUEST, NO_RESPONSE, {}, scope)
+            singleton.value = await call(singleton.provider, singleton.kind, kwargs, singleton.exits)
+            singleton.exits.extend(scope.exits)
+            singleton.ready = True
+    return singleton.value
 
 
-@dataclass(eq=False)
-class Dependency:
-    """A provider bound to the plan of its own parameters (for one route)."""
-
-    provider: Callable[..., Any]
-    plan: Plan
-    kind: Kind
-    singleton: Singleton | None = None
-
-
-@dataclass(eq=False)
-class Singleton:
-    """An app-level provider made once, at first use, and kept."""
-
-    provider: Callable[..., Any]
-    plan: Plan
-    kind: Kind
-    value: Any = None
-    ready: bool = False
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    exits: list[Any] = field(default_factory=list)
-
-    async def get(self) -> Any:
-        if self.ready:
-            return self.value
-        async with self.lock:
-            if not self.ready:
-                scope = Scope()
-                kwargs = await resolve(self.plan, None, None, {}, scope)
-                self.value = await call(self.provider, self.kind, kwargs, self.exits)
-                self.exits.extend(scope.exits)
-                self.ready = True
-        return self.value
-
-    async def close(self) -> None:
-        exits, self.exits = self.exits, []
-        self.ready, self.value = False, None
-        await finish(exits, None)
+async def close_singleton(singleton: Singleton) -> None:
+    """At shutdown: finish a generator factory, forget the value."""
+    exits, singleton.exits = singleton.exits, []
+    singleton.ready, singleton.value = False, None
+    await finish(exits, None)
 
 
 FAILED: Any = object()
@@ -171,10 +121,14 @@ class Scope:
         self.exits: list[Any] = []
 
     async def get(
-        self, dependency: Dependency, request: Any, response: Any, vars: dict[str, str]
+        self,
+        dependency: Dependency,
+        request: Request,
+        response: Response | WSProtocol,
+        vars: dict[str, str],
     ) -> Any:
         if dependency.singleton is not None:
-            return await dependency.singleton.get()
+            return await singleton_value(dependency.singleton)
         value = self.cache.get(dependency, FAILED)
         if value is not FAILED:
             return value
@@ -200,7 +154,7 @@ class Scope:
         except Exception as cleanup_error:
             log.error("Error while closing a provider", exc_info=cleanup_error)
 
-    def close_once_sent(self, request: Any, response: Any) -> None:
+    def close_once_sent(self, request: Request, response: Response) -> None:
         """On success: finish the generators once the response is sent, with
         the error of a streamed body that failed or was cut, if any."""
         body = response.body
@@ -265,7 +219,11 @@ async def finish_one(generator: Any, error: BaseException | None) -> None:
 
 
 async def resolve(
-    plan: Plan, request: Any, response: Any, vars: dict[str, str], scope: Scope
+    plan: Plan,
+    request: Request,
+    response: Response | WSProtocol,
+    vars: dict[str, str],
+    scope: Scope,
 ) -> dict[str, Any]:
     """Run a plan: every parameter's value, or Invalid with all the problems."""
     kwargs: dict[str, Any] = {}

@@ -1,8 +1,12 @@
 """Endpoints: the plain `(request, response, **vars)` coroutines the core calls.
 
 An endpoint runs its plan (collecting every problem), calls the typed
-handler with keyword arguments and renders what it returns. The common case,
-a plan without dependencies, runs a flat loop over pre-bound extractors.
+handler with keyword arguments and renders what it returns. Two endpoints
+implement this one contract: the common case, a plan without dependencies,
+is compiled to straight-line code (`compile_endpoint`); any other plan runs
+through the general one (`make_full_endpoint`). The tests run on both
+(`FORCE_GENERAL`). A websocket route's endpoint is its `prepare` (the
+parameters, before the 101), then the handler.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, NoReturn
 
+from roll import Request, Response, WSProtocol
 from roll.request import ClientDisconnected
 from roll.response import JSON_CONTENT_TYPE
 
@@ -20,11 +25,15 @@ from .plan import Plan, qualname
 from .websocket import close_invalid
 
 Handler = Callable[..., Awaitable[Any]]
+Prepare = Callable[..., Awaitable[Handler]]
+
+# For the tests only: every HTTP endpoint built while it is true is the
+# general one, so that the endpoint tests run on both paths.
+FORCE_GENERAL = False
 
 
-def reject(response: Any, problems: list[Problem], websocket: bool = False) -> NoReturn:
-    if not websocket:  # `response` is the websocket otherwise
-        response.headers["Content-Type"] = JSON_CONTENT_TYPE
+def reject(response: Response, problems: list[Problem]) -> NoReturn:
+    response.headers["Content-Type"] = JSON_CONTENT_TYPE
     raise InvalidRequest(problems)
 
 
@@ -37,16 +46,26 @@ def make_endpoint(
     websocket: bool = False,
 ) -> Handler:
     """`call` is the typed handler (a function or a bound method)."""
-    if plan.dependencies or plan.guards or plan.extra_vars or load_body:
-        endpoint = make_full_endpoint(call, plan, status, load_body, websocket)
-    else:
-        endpoint = compile_endpoint(call, plan, status, websocket)
     if websocket:
-        endpoint.prepare = make_prepare(call, plan)  # type: ignore[attr-defined]
+        return websocket_endpoint(make_prepare(call, plan))
+    if plan.dependencies or plan.guards or plan.extra_vars or load_body or FORCE_GENERAL:
+        return make_full_endpoint(call, plan, status, load_body)
+    return compile_endpoint(call, plan, status)
+
+
+def websocket_endpoint(prepare: Prepare) -> Handler:
+    """The core awaits `endpoint.prepare` before the 101, then runs what it
+    returns; called directly, the endpoint does the same."""
+
+    async def endpoint(request: Request, ws: WSProtocol, **vars: str) -> None:
+        run = await prepare(request, ws, **vars)
+        await run(request, ws, **vars)
+
+    endpoint.prepare = prepare  # type: ignore[attr-defined]
     return endpoint
 
 
-def make_prepare(call: Handler, plan: Plan) -> Callable[..., Awaitable[Handler]]:
+def make_prepare(call: Handler, plan: Plan) -> Prepare:
     """For a websocket route: resolve the parameters before the 101.
 
     The core's `WSProtocol.admit` awaits `prepare(request, ws, **vars)` before
@@ -60,7 +79,7 @@ def make_prepare(call: Handler, plan: Plan) -> Callable[..., Awaitable[Handler]]
     (an invalid message) closes the connection with 1007.
     """
 
-    async def prepare(request: Any, ws: Any, **vars: str) -> Handler:
+    async def prepare(request: Request, ws: WSProtocol, **vars: str) -> Handler:
         scope = Scope()
         try:
             try:
@@ -73,7 +92,7 @@ def make_prepare(call: Handler, plan: Plan) -> Callable[..., Awaitable[Handler]]
         if scope.exits:
             request.after_response(partial(scope.close_after_response, ClientDisconnected()))
 
-        async def run(request: Any, ws: Any, **vars: str) -> None:
+        async def run(request: Request, ws: WSProtocol, **vars: str) -> None:
             try:
                 await call(**kwargs)
             except InvalidRequest as error:  # an invalid message: close 1007
@@ -90,11 +109,11 @@ def make_prepare(call: Handler, plan: Plan) -> Callable[..., Awaitable[Handler]]
     return prepare
 
 
-def collector(plan: Plan) -> Callable[[Any, Any, dict[str, str]], list[Problem]]:
+def collector(plan: Plan) -> Callable[[Request, Response, dict[str, str]], list[Problem]]:
     """Run every extractor and gather all the problems (the failure path)."""
     extractors = plan.extractors
 
-    def collect(request: Any, response: Any, vars: dict[str, str]) -> list[Problem]:
+    def collect(request: Request, response: Response, vars: dict[str, str]) -> list[Problem]:
         problems: list[Problem] = []
         for _, extract in extractors:
             try:
@@ -106,7 +125,7 @@ def collector(plan: Plan) -> Callable[[Any, Any, dict[str, str]], list[Problem]]
     return collect
 
 
-def compile_endpoint(call: Handler, plan: Plan, status: int | None, websocket: bool) -> Handler:
+def compile_endpoint(call: Handler, plan: Plan, status: int | None) -> Handler:
     """A plan without dependencies, compiled to straight-line code.
 
     Extractors run in one `try` block (free when nothing fails), values go to
@@ -120,7 +139,6 @@ def compile_endpoint(call: Handler, plan: Plan, status: int | None, websocket: b
         "reject": reject,
         "render": plan.render,
         "status": status,
-        "websocket": websocket,
         "Invalid": Invalid,
         "InvalidRequest": InvalidRequest,
         "JSON_CONTENT_TYPE": JSON_CONTENT_TYPE,
@@ -134,28 +152,30 @@ def compile_endpoint(call: Handler, plan: Plan, status: int | None, websocket: b
     lines += [
         "    except Invalid as error:",
         # Never an empty list, even if the second run does not fail again.
-        "        reject(response, collect(request, response, vars) or error.problems, websocket)",
+        "        reject(response, collect(request, response, vars) or error.problems)",
     ]
     if status is not None:
         lines.append("    response.status = status")
     arguments = ", ".join(f"{name}=v{index}" for index, name in enumerate(names))
-    lines += ["    try:", f"        result = await call({arguments})", "    except InvalidRequest:"]
-    if not websocket:
-        lines.append("        response.headers['Content-Type'] = JSON_CONTENT_TYPE")
-    lines.append("        raise")
-    if not websocket:
-        lines += ["    if result is not None:", "        render(response, result)"]
+    lines += [
+        "    try:",
+        f"        result = await call({arguments})",
+        "    except InvalidRequest:",
+        "        response.headers['Content-Type'] = JSON_CONTENT_TYPE",
+        "        raise",
+        "    if result is not None:",
+        "        render(response, result)",
+    ]
     exec(compile("\n".join(lines), f"<roll.typed endpoint {qualname(call)}>", "exec"), namespace)
     endpoint: Handler = namespace["endpoint"]
     return endpoint
 
 
-def make_full_endpoint(
-    call: Handler, plan: Plan, status: int | None, load_body: bool, websocket: bool
-) -> Handler:
+def make_full_endpoint(call: Handler, plan: Plan, status: int | None, load_body: bool) -> Handler:
+    """Any plan: dependencies (their scope, their cleanup), guards, `**kwargs`."""
     render = plan.render
 
-    async def endpoint(request: Any, response: Any, **vars: str) -> None:
+    async def endpoint(request: Request, response: Response, **vars: str) -> None:
         if load_body:
             await request.load_body()
         scope = Scope()
@@ -163,22 +183,18 @@ def make_full_endpoint(
             try:
                 kwargs = await resolve(plan, request, response, vars, scope)
             except Invalid as error:
-                reject(response, error.problems, websocket)
+                reject(response, error.problems)
             if status is not None:
                 response.status = status
             result = await call(**kwargs)
-            if result is not None and not websocket:
+            if result is not None:
                 render(response, result)
         except BaseException as error:
-            if not websocket:
-                if isinstance(error, InvalidRequest):
-                    response.headers["Content-Type"] = JSON_CONTENT_TYPE
+            if isinstance(error, InvalidRequest):
+                response.headers["Content-Type"] = JSON_CONTENT_TYPE
             await scope.close(error)
             raise
-        if scope.exits:
-            if websocket:  # the connection is over
-                await scope.close(None)
-            else:  # a streamed body may still use what they provide
-                scope.close_once_sent(request, response)
+        if scope.exits:  # a streamed body may still use what they provide
+            scope.close_once_sent(request, response)
 
     return endpoint

@@ -8,36 +8,39 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
 from operator import attrgetter
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from roll import HttpError
+from roll import HttpError, Request, Response, WSProtocol
 
 from .converters import Converter, Rejected
 from .errors import Invalid, Problem, invalid, problem
 from .files import UploadFile
+from .plan import MISSING, Extractor
 from .websocket import WebSocket
 
-Extractor = Callable[[Any, Any, dict[str, str]], Any]
-Reader = Callable[[Any], Mapping[str, Any]]
+__all__ = ["MISSING", "Extractor"]
 
-MISSING: Any = object()
+Reader = Callable[[Request], Mapping[str, Any]]
+Vars = dict[str, str]
+Answer = Response | WSProtocol  # the core's websocket, on a websocket route
 REQUIRED = "Field required"
 MUTABLE = (list, dict, set)
 
 
-def take_request(request: Any, response: Any, vars: dict[str, str]) -> Any:
+def take_request(request: Request, response: Answer, vars: Vars) -> Request:
     return request
 
 
-def take_response(request: Any, response: Any, vars: dict[str, str]) -> Any:
+def take_response(request: Request, response: Answer, vars: Vars) -> Answer:
     return response
 
 
-def take_websocket(request: Any, response: Any, vars: dict[str, str]) -> Any:
+def take_websocket(request: Request, response: Answer, vars: Vars) -> WebSocket:
     return WebSocket(response)  # `response` is the core's websocket on a websocket route
 
 
@@ -81,7 +84,7 @@ def path_value(name: str, conv: Converter, optional: bool) -> Extractor:
     convert, message = conv.convert, conv.message
     if convert is None:
 
-        def extract_str(request: Any, response: Any, vars: dict[str, str]) -> Any:
+        def extract_str(request: Request, response: Answer, vars: Vars) -> Any:
             return vars[name]
 
         return extract_str
@@ -89,7 +92,7 @@ def path_value(name: str, conv: Converter, optional: bool) -> Extractor:
         run = converted("path", name, conv, optional)
         return lambda request, response, vars: run(vars[name])
 
-    def extract(request: Any, response: Any, vars: dict[str, str]) -> Any:
+    def extract(request: Request, response: Answer, vars: Vars) -> Any:
         try:
             return convert(vars[name])
         except Rejected as error:
@@ -108,7 +111,7 @@ def body_reader(attribute: str) -> Reader:
     a limit crossed (413) stays the core's error."""
     get = attrgetter(attribute)
 
-    def read(request: Any) -> Mapping[str, Any]:
+    def read(request: Request) -> Mapping[str, Any]:
         try:
             return get(request)  # type: ignore[no-any-return]
         except HttpError as error:
@@ -136,7 +139,7 @@ def multi_value(
     convert, message = conv.convert, conv.message
     if convert is None:
 
-        def extract_str(request: Any, response: Any, vars: dict[str, str]) -> Any:
+        def extract_str(request: Request, response: Answer, vars: Vars) -> Any:
             try:
                 return read(request)[name][0]
             except KeyError:
@@ -146,7 +149,7 @@ def multi_value(
     if optional:
         run = converted(location, name, conv, optional)
 
-        def extract_optional(request: Any, response: Any, vars: dict[str, str]) -> Any:
+        def extract_optional(request: Request, response: Answer, vars: Vars) -> Any:
             try:
                 text = read(request)[name][0]
             except KeyError:
@@ -155,7 +158,7 @@ def multi_value(
 
         return extract_optional
 
-    def extract(request: Any, response: Any, vars: dict[str, str]) -> Any:
+    def extract(request: Request, response: Answer, vars: Vars) -> Any:
         try:
             text = read(request)[name][0]
         except KeyError:
@@ -194,7 +197,7 @@ def multi_list(
     """Every value of a repeated key (query, form)."""
     missing = fallback(location, name, default, optional)
 
-    def extract(request: Any, response: Any, vars: dict[str, str]) -> Any:
+    def extract(request: Request, response: Answer, vars: Vars) -> Any:
         try:
             texts = read(request)[name]
         except KeyError:
@@ -219,7 +222,7 @@ def mapping_value(
     missing = fallback(location, name, default, optional)
     run = converted(location, name, conv, optional)
 
-    def extract(request: Any, response: Any, vars: dict[str, str]) -> Any:
+    def extract(request: Request, response: Answer, vars: Vars) -> Any:
         text = read(request).get(key)
         if text is None:
             return missing()
@@ -234,7 +237,7 @@ def mapping_value(
 def file_value(name: str, default: Any, optional: bool, many: bool) -> Extractor:
     missing = fallback("file", name, default, optional)
 
-    def extract(request: Any, response: Any, vars: dict[str, str]) -> Any:
+    def extract(request: Request, response: Answer, vars: Vars) -> Any:
         try:
             raws = read_files(request)[name]
         except KeyError:
@@ -265,7 +268,7 @@ def json_body(name: str, adapter: TypeAdapter[Any], default: Any, optional: bool
     missing = fallback("body", name, default, optional)
     validate = adapter.validator.validate_json  # without TypeAdapter's Python wrapper
 
-    def extract(request: Any, response: Any, vars: dict[str, str]) -> Any:
+    def extract(request: Request, response: Answer, vars: Vars) -> Any:
         body = request.body
         if not body:
             return missing()
@@ -281,5 +284,60 @@ def json_body(name: str, adapter: TypeAdapter[Any], default: Any, optional: bool
             return validate(body)
         except ValidationError as error:
             raise Invalid(validation_problems(name, error)) from None
+
+    return extract
+
+
+@dataclass(frozen=True)
+class FieldSource:
+    """One field of a query/form model (`models.model_source`)."""
+
+    key: str  # the parameter read (and the key pydantic validates)
+    convert: Converter
+    many: bool
+
+
+def model_extractor(
+    location: str,
+    sources: list[FieldSource],
+    validate: Callable[[Any], Any],
+    read: Reader,
+) -> Extractor:
+    """A model from the query string or a form: each field converted like a
+    single parameter, then the whole validated by pydantic."""
+    order = {source.key: index for index, source in enumerate(sources)}
+
+    def extract(request: Request, response: Answer, vars: Vars) -> Any:
+        values = read(request)
+        data: dict[str, Any] = {}
+        problems: list[Problem] = []
+        for source in sources:
+            try:
+                texts = values[source.key]
+            except KeyError:
+                continue  # pydantic applies the default, or reports it missing
+            try:
+                if source.many:
+                    data[source.key] = convert_all(location, source.key, source.convert, texts)
+                else:
+                    data[source.key] = source.convert(texts[0])
+            except Rejected as error:
+                problems.append(problem(location, source.key, error.args[0]))
+            except Invalid as error:
+                problems.extend(error.problems)
+        failed = {item["name"] for item in problems}
+        try:
+            result = validate(data)
+        except ValidationError as error:
+            for item in error.errors():
+                key = ".".join(str(part) for part in item["loc"])
+                if item["loc"] and str(item["loc"][0]) in failed:
+                    continue  # its conversion problem is reported already
+                problems.append(problem(location, key, item["msg"]))
+            problems.sort(key=lambda item: order.get(item["name"].split(".")[0], len(order)))
+            raise Invalid(problems) from None
+        if problems:
+            raise Invalid(problems)
+        return result
 
     return extract

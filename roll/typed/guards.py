@@ -1,44 +1,40 @@
 """Route dependencies (`dependencies=[Depends(f)]`) in front of a plain Roll handler.
 
 Typed endpoints run them with their other parameters (`Plan.guards`); a
-plain `(request, response, **vars)` handler gets this wrapper instead: the
-same resolution (one 400 for all problems, an `HttpError` answered as is,
-generator providers finished after the response), then the handler.
+plain `(request, response, **vars)` handler runs through the same general
+endpoint (one 400 for all problems, an `HttpError` answered as is,
+generator providers finished after the response), its plan taking the
+request, the response and the URL values for the handler's call.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any
+from dataclasses import replace
 
-from roll.response import JSON_CONTENT_TYPE
+from roll import Request, Response
 
-from .dependencies import Scope, resolve
-from .endpoint import Handler, reject
-from .errors import Invalid, InvalidRequest
-from .plan import Plan
+from .endpoint import Handler, make_full_endpoint
+from .extractors import Vars, take_request, take_response
+from .plan import Extractor, Plan
+
+
+def take_vars(request: object, response: object, vars: Vars) -> Vars:
+    return vars
+
+
+PLAIN_ARGUMENTS: tuple[tuple[str, Extractor], ...] = (
+    ("request", take_request),
+    ("response", take_response),
+    ("vars", take_vars),
+)
 
 
 def guarded(handler: Handler, plan: Plan) -> Handler:
-    load_body = plan.reads_body
+    """`handler` behind the guards of `plan` (a plan of guards only)."""
 
-    @functools.wraps(handler)
-    async def endpoint(request: Any, response: Any, **vars: str) -> None:
-        if load_body:
-            await request.load_body()
-        scope = Scope()
-        try:
-            try:
-                await resolve(plan, request, response, vars, scope)
-            except Invalid as error:
-                reject(response, error.problems)
-            await handler(request, response, **vars)
-        except BaseException as error:
-            if isinstance(error, InvalidRequest):
-                response.headers["Content-Type"] = JSON_CONTENT_TYPE
-            await scope.close(error)
-            raise
-        if scope.exits:
-            scope.close_once_sent(request, response)
+    async def call(request: Request, response: Response, vars: Vars) -> None:
+        await handler(request, response, **vars)  # what it returns is Roll's to ignore
 
-    return endpoint
+    plain = replace(plan, extractors=PLAIN_ARGUMENTS)
+    return functools.wraps(handler)(make_full_endpoint(call, plain, None, plan.reads_body))

@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Union, cast, get_args, get_origin
 
-from .extractors import MISSING
 from .openapi_schemas import NO_DEFAULT, InvalidRequest, Schemas, json_default
-from .plan import Input, Plan
+from .plan import MISSING, Input, Plan, scan_placeholders
 from .returns import RAW_TYPES
 from .security import SecurityScheme
 from .typeinfo import split_annotated, split_optional, with_constraints
@@ -58,21 +57,12 @@ def split_path(path: str) -> tuple[str, dict[str, Placeholder]]:
     """`/items/{id:digit}` -> (`/items/{id}`, {"id": Placeholder("id", "digit")})."""
     template: list[str] = []
     found: dict[str, Placeholder] = {}
-    depth = start = 0
-    for index, char in enumerate(path):
-        if char == "{":
-            if depth == 0:
-                start = index + 1
-            depth += 1
-        elif char == "}" and depth:
-            depth -= 1
-            if depth == 0:
-                name, _, kind = path[start:index].partition(":")
-                name = name.strip()
-                found[name] = Placeholder(name, kind.strip())
-                template.append("{" + name + "}")
-        elif depth == 0:
-            template.append(char)
+    done = 0
+    for start, end, name, kind in scan_placeholders(path):
+        template += [path[done:start], "{" + name + "}"]
+        found[name] = Placeholder(name, kind)
+        done = end
+    template.append(path[done:])
     return "".join(template), found
 
 
@@ -116,8 +106,7 @@ class Reads:
             if isinstance(dependency.provider, SecurityScheme):
                 self.schemes.append(dependency.provider)
             else:
-                # The run time sees a dependency's plan through a Protocol; it is a plan.Plan.
-                self.visit(cast(Plan, dependency.plan), seen)
+                self.visit(dependency.plan, seen)
 
 
 def reads_of(plan: Plan) -> Reads:

@@ -17,11 +17,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .dependencies import Dependency, Kind, Singleton
-from .dependencies import Plan as RunPlan
-from .plan import Analysis, Bound, Plan, Provided, bind, display
+from .analysis import bind
+from .plan import Analysis, Bound, Dependency, Kind, Plan, Provided, Singleton, display
 
-State = tuple[Callable[..., Any], RunPlan, Kind, Singleton | None]
+State = tuple[Callable[..., Any], Plan, Kind, Singleton | None]
 
 
 def state_of(dependency: Dependency) -> State:

@@ -12,20 +12,10 @@ import collections.abc
 import inspect
 import types
 from collections.abc import Callable
-from typing import Any, Protocol, Union, get_args, get_origin, get_type_hints
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
-from .errors import RouteDefinitionError
+from .plan import Analysis, qualname
 from .typeinfo import split_annotated
-
-
-class Failing(Protocol):
-    """What this module needs of the analysis in progress (plan.Analysis)."""
-
-    localns: dict[str, Any] | None
-
-    def fail(
-        self, parameter: str | None, reason: str, owner: str | None = None
-    ) -> RouteDefinitionError: ...
 
 
 NoneType = type(None)
@@ -98,7 +88,7 @@ def check_provides(
     annotation: Any,
     unannotated: bool,
     name: str,
-    analysis: Failing,
+    analysis: Analysis,
     owner: str,
 ) -> None:
     if unannotated or not callable(provider):
@@ -116,11 +106,6 @@ def check_provides(
                 " parameter or of the provider",
                 owner,
             )
-
-
-def qualname(func: Any) -> str:
-    func = getattr(func, "__func__", func)
-    return getattr(func, "__qualname__", None) or repr(func)
 
 
 def show(tp: Any) -> str:

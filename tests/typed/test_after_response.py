@@ -13,6 +13,9 @@ from roll import HTTPProtocol, Request, Response
 from roll.testing import Client, LiveClient
 from roll.typed import Depends, TypedRoll
 
+# Each test runs on both endpoint paths, compiled and general (conftest.py).
+pytestmark = pytest.mark.usefixtures("endpoint_path")
+
 CHUNKS = 200
 CHUNK = b"x" * 65536
 

@@ -16,6 +16,9 @@ from typing_extensions import TypedDict
 from roll.testing import Client
 from roll.typed import Depends, RouteDefinitionError, TypedRoll
 
+# Each test runs on both endpoint paths, compiled and general (conftest.py).
+pytestmark = pytest.mark.usefixtures("endpoint_path")
+
 
 class UserOut(BaseModel):
     name: str

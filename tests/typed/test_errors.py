@@ -14,6 +14,9 @@ from roll.typed import Cookie, Header, InvalidRequest, Problem, TypedRoll
 
 from typed.support import Item
 
+# Each test runs on both endpoint paths, compiled and general (conftest.py).
+pytestmark = pytest.mark.usefixtures("endpoint_path")
+
 
 @pytest.fixture
 def app() -> TypedRoll:

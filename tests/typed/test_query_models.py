@@ -13,6 +13,9 @@ from pydantic import BaseModel, Field
 from roll.testing import Client
 from roll.typed import Form, Query, TypedRoll
 
+# Each test runs on both endpoint paths, compiled and general (conftest.py).
+pytestmark = pytest.mark.usefixtures("endpoint_path")
+
 
 class Filters(BaseModel):
     page: int = Field(1, ge=1)

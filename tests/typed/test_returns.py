@@ -15,6 +15,9 @@ from roll.typed import TypedRoll
 
 from typed.support import Item, Point
 
+# Each test runs on both endpoint paths, compiled and general (conftest.py).
+pytestmark = pytest.mark.usefixtures("endpoint_path")
+
 
 @pytest.fixture
 def app() -> TypedRoll:

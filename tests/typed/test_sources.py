@@ -15,6 +15,9 @@ from roll.typed import Body, Cookie, File, Form, Header, Json, Path, Query, Type
 
 from typed.support import Item, Movie, Point
 
+# Each test runs on both endpoint paths, compiled and general (conftest.py).
+pytestmark = pytest.mark.usefixtures("endpoint_path")
+
 
 @pytest.fixture
 def app() -> TypedRoll:

@@ -20,6 +20,9 @@ from roll import Request, Response
 from roll.server import Server
 from roll.typed import Depends, EventStream, Header, ServerSentEvent, TypedRoll
 
+# Each test runs on both endpoint paths, compiled and general (conftest.py).
+pytestmark = pytest.mark.usefixtures("endpoint_path")
+
 
 class Tick(BaseModel):
     n: int

@@ -20,6 +20,9 @@ from roll.typed import Form, TypedRoll
 from roll.typed.converters import converter_for, to_bool
 from roll.typed.typeinfo import analyse
 
+# Each test runs on both endpoint paths, compiled and general (conftest.py).
+pytestmark = pytest.mark.usefixtures("endpoint_path")
+
 
 class Color(enum.Enum):
     RED = "red"

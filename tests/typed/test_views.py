@@ -10,8 +10,12 @@ import pytest
 from pydantic import BaseModel
 
 from roll import Request, Response, Roll
+from roll.response import JSON_CONTENT_TYPE
 from roll.testing import Client, LiveClient
 from roll.typed import Depends, Header, Query, TypedRoll, WebSocket, is_plain
+
+# Each test runs on both endpoint paths, compiled and general (conftest.py).
+pytestmark = pytest.mark.usefixtures("endpoint_path")
 
 
 class Item(BaseModel):
@@ -147,6 +151,9 @@ class FakeWebSocket:
     def __init__(self, incoming: list[str]) -> None:
         self.incoming = incoming
         self.sent: list[str | bytes] = []
+        self.response = Response(None)  # the handshake's, as on the core's WSProtocol
+        self.closed = False
+        self.closes: list[int] = []
 
     async def recv(self) -> str:
         return self.incoming.pop(0)
@@ -155,7 +162,8 @@ class FakeWebSocket:
         self.sent.append(data)
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
-        pass
+        self.closes.append(code)
+        self.closed = True
 
 
 def fake_request(app: Roll, path: str, query_string: str, headers: dict[str, str]) -> Request:
@@ -189,6 +197,7 @@ async def test_websocket_invalid_input(app: TypedRoll) -> None:
         {"location": "query", "name": "name", "message": "Field required"}
     ]
     assert ws.sent == []
+    assert ws.response.headers["Content-Type"] == JSON_CONTENT_TYPE  # the handshake's 400
 
 
 async def test_same_view_on_two_paths() -> None:
@@ -247,14 +256,44 @@ async def test_nothing_is_inspected_per_request(
     import inspect
     import typing
 
-    import roll.typed.plan
+    import roll.typed.analysis
 
     def forbidden(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("inspected at request time")
 
     monkeypatch.setattr(inspect, "signature", forbidden)
     monkeypatch.setattr(typing, "get_type_hints", forbidden)
-    monkeypatch.setattr(roll.typed.plan, "get_type_hints", forbidden)
+    monkeypatch.setattr(roll.typed.analysis, "get_type_hints", forbidden)
     assert (await client.get("/items/3")).status == HTTPStatus.OK
     assert (await client.put("/items/4", {"name": "hat"})).body == b"4:hat"
     assert (await client.get("/ws-less-route-missing")).status == HTTPStatus.NOT_FOUND
+
+
+async def test_the_endpoint_paths_are_both_run(endpoint_path: str) -> None:
+    """The `endpoint_path` fixture's second run uses the general endpoint."""
+    app = TypedRoll()
+
+    @app.route("/count")
+    async def count(n: int) -> int:
+        return n
+
+    endpoint = app.registry[-1].handlers["GET"]
+    compiled = endpoint.__code__.co_filename.startswith("<roll.typed endpoint")
+    assert compiled == (endpoint_path == "compiled")
+    assert (await Client(app).get("/count?n=3")).body == b"3"
+
+
+async def test_websocket_endpoint_called_directly_runs_as_the_core_does() -> None:
+    """Its `prepare`, then the handler: an invalid message closes with 1007."""
+    app = TypedRoll()
+
+    @app.route("/numbers", protocol="websocket")
+    async def numbers(ws: WebSocket) -> None:
+        await ws.send(str(await ws.receive_json(int)))
+
+    payload, vars = app.routes.match("/numbers")
+    assert payload is not None and vars is not None
+    ws = FakeWebSocket(["not a number"])
+    await payload["GET"](fake_request(app, "/numbers", "", {}), ws, **vars)
+    assert ws.closes == [1007]
+    assert ws.sent == []
