@@ -11,11 +11,13 @@ this order; a new module gets its place here.
 """
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("roll.http", "roll.cookies", "roll.proxy"),
+    ("roll.http", "roll.cookies", "roll.proxy", "roll.body"),
     ("roll.multidict",),
     ("roll.multipart",),
     ("roll.request", "roll.response"),
     ("roll.files", "roll.wire"),
+    ("roll.sending",),
+    ("roll.reading",),
     ("roll.protocol",),
     ("roll.websocket",),
     ("roll.app",),

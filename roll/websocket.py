@@ -160,9 +160,7 @@ class App(Protocol):
 
     async def hook(self, name: str, *args: Any, **kwargs: Any) -> Any: ...
 
-    async def on_error(
-        self, request: Request, response: Response, error: Exception, run_hook: bool = True
-    ) -> None: ...
+    async def admit(self, request: Request, ws: WSProtocol) -> Any: ...
 
 
 class WSProtocol:
@@ -330,8 +328,9 @@ class WSProtocol:
             log.exception("Websocket failure on %s", self.request.path)
             self._close_transport()
         finally:
-            if self.request._after_response is not None:
-                await self.request.run_after_response()
+            after = self.request.response_done()
+            if after is not None:
+                await after
 
     def data_received(self, data: bytes) -> None:
         if self.protocol is None:  # early frames, while earlier responses are written
@@ -366,10 +365,10 @@ class WSProtocol:
         protocol = ServerProtocol(
             select_subprotocol=choose, state=State.OPEN, max_size=self.MAX_SIZE
         )
-        parser = getattr(self.http, "parser", None)
-        version = parser.get_http_version() if parser is not None else "1.1"
         refused = refusal(
-            self.request.method, version, self.request.headers.get("SEC-WEBSOCKET-VERSION")
+            self.request.method,
+            self.http.http_version(),
+            self.request.headers.get("SEC-WEBSOCKET-VERSION"),
         )
         if refused is not None:
             answer = protocol.reject(*refused)
@@ -404,36 +403,13 @@ class WSProtocol:
         return True
 
     async def admit(self) -> bool:
-        """Before the 101: may this valid handshake be upgraded?
-
-        The app's `headers` then `request` events run, as for an HTTP request:
-        a listener returning a truthy value, or raising (an `HttpError`, e.g.
-        401), refuses the upgrade. Then, if the route's handler has a
-        `prepare` attribute, `await handler.prepare(request, ws, **vars)`
-        runs (it may raise to refuse, e.g. invalid input) and returns what to
-        run instead of the handler once the connection is open. A refusal
-        runs the `response` event and sends `self.response` (the connection
-        then closes). False when refused.
-        """
-        app, request, response = self.app, self.request, self.response
-        handler = (request.route.payload or {})["GET"]
-        try:
-            if not (
-                await app.hook("headers", request, response)
-                or await app.hook("request", request, response)
-            ):
-                prepare = getattr(handler, "prepare", None)
-                self.handler = (
-                    handler if prepare is None else await prepare(request, self, **request.route.vars)
-                )
-                return True
-        except Exception as error:
-            await app.on_error(request, response, error)
-        try:
-            await app.hook("response", request, response)
-        except Exception as error:
-            await app.on_error(request, response, error, run_hook=False)
-        return False
+        """Before the 101: may this valid handshake be upgraded? The app says
+        (`App.admit`), and what to run once open; False when refused."""
+        handler = await self.app.admit(self.request, self)
+        if handler is None:
+            return False
+        self.handler = handler
+        return True
 
     async def serve(self) -> None:
         """Run the handler between the two events and close with the right code."""
@@ -558,7 +534,7 @@ class WSProtocol:
             ):
                 self._pause_reading()
         replied = self._flush()
-        if self.http._writing_paused:  # over the transport's high-water mark: not reading
+        if self.http.writing_paused:  # over the transport's high-water mark: not reading
             self._unread += replied
             if self._unread > self.MAX_UNREAD:
                 self._drop_unreading(protocol)
@@ -594,10 +570,10 @@ class WSProtocol:
     async def _drained(self) -> None:
         """Wait while the transport's write buffer is over its high-water mark."""
         http = self.http
-        if not http._writing_paused or self._lost:
+        if not http.writing_paused or self._lost:
             return
         if self._drain is None or self._drain.done():
-            self._drain = self._loop.create_task(http._drained())
+            self._drain = self._loop.create_task(http.drained())
         await asyncio.shield(self._drain)
 
     def _pause_reading(self) -> None:
