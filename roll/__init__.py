@@ -15,7 +15,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("roll.multidict",),
     ("roll.multipart",),
     ("roll.request", "roll.response"),
-    ("roll.files", "roll.wire"),
+    ("roll.files", "roll.wire", "roll.websocket_sansio"),
     ("roll.sending",),
     ("roll.reading",),
     ("roll.protocol",),

@@ -2,13 +2,15 @@
 
 Two layers:
 
-- protocol logic, with no I/O: `websockets.server.ServerProtocol` parses and
-  serialises frames and runs the closing handshake; `handshake_request`,
-  `select_subprotocol` and `Assembler` (whole messages out of frames) are plain
-  functions and objects around it;
+- protocol logic, with no I/O (`roll.websocket_sansio`, its names exported
+  here too): `websockets.server.ServerProtocol` parses and serialises frames
+  and runs the closing handshake; `handshake_request`, `select_subprotocol`
+  and `Assembler` (whole messages out of frames) are plain functions and
+  objects around it;
 - `WSProtocol`, the `ws` object a handler receives: it moves bytes between that
   protocol and the asyncio transport the HTTP connection already has, and owns
-  the handler's lifecycle (events, close codes, timeouts, back-pressure).
+  the handler's lifecycle (events, close codes, timeouts, back-pressure). The
+  order of the app's events before the 101 is the app's (`App.admit`).
 """
 
 from __future__ import annotations
@@ -18,21 +20,28 @@ import logging
 import os
 from collections import deque
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, AsyncIterator, Protocol, Sequence, cast
+from typing import TYPE_CHECKING, Any, AsyncIterator, Protocol, cast
 
-from websockets.datastructures import Headers
 from websockets.exceptions import (
     ConnectionClosed,
     ConnectionClosedError,
     ConnectionClosedOK,
 )
-from websockets.frames import OK_CLOSE_CODES, CloseCode, Frame, Opcode
-from websockets.http11 import Request as HandshakeRequest
+from websockets.frames import CloseCode, Frame, Opcode
 from websockets.protocol import State
 from websockets.server import ServerProtocol
-from websockets.typing import Subprotocol
 
 from .http import RouteOptions
+from .websocket_sansio import (
+    Assembler,
+    Message,
+    Pings,
+    answer_handshake,
+    closed_error,
+    handshake_request,
+    refusal,
+    select_subprotocol,
+)
 
 if TYPE_CHECKING:
     from .protocol import HTTPProtocol
@@ -51,105 +60,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("roll")
-
-Message = str | bytes
-
-
-# Protocol logic: no asyncio, no transport.
-
-
-def handshake_request(request: Request) -> HandshakeRequest:
-    """The `websockets` handshake request, built from what httptools already parsed.
-
-    Method and HTTP version are checked by `refusal` (websockets < 17 has no
-    fields for them).
-    """
-    headers = Headers()
-    for name, value in request.headers.items():
-        if not value.isascii():
-            # The core decodes header values as UTF-8; `websockets` wants
-            # them as latin-1 text (one character a byte): give it the bytes.
-            try:
-                value.encode("latin-1")
-            except UnicodeEncodeError:
-                value = value.encode().decode("latin-1")
-        headers[name] = value
-    path = request.url.decode("latin-1") if request.url else request.path or "/"
-    return HandshakeRequest(path, headers)
-
-
-def refusal(
-    method: str | None, http_version: str, ws_version: str | None = "13"
-) -> tuple[HTTPStatus, str] | None:
-    """Why a handshake cannot be accepted before looking at its headers, if it cannot.
-
-    A `Sec-WebSocket-Version` other than 13 is a 426 (RFC 6455 §4.4), which
-    the answer completes with the version this server speaks; a missing one
-    is left to `websockets` (a malformed handshake, 400).
-    """
-    if method != "GET":
-        return HTTPStatus.METHOD_NOT_ALLOWED, f"invalid HTTP method; expected GET; got {method}"
-    if http_version != "1.1":
-        return (
-            HTTPStatus.HTTP_VERSION_NOT_SUPPORTED,
-            f"invalid HTTP version; expected HTTP/1.1; got HTTP/{http_version}",
-        )
-    if ws_version is not None and ws_version.strip() != "13":
-        return (
-            HTTPStatus.UPGRADE_REQUIRED,
-            f"unsupported Sec-WebSocket-Version; expected 13; got {ws_version}",
-        )
-    return None
-
-
-def select_subprotocol(
-    offered: Sequence[str], allowed: Sequence[str] | None
-) -> Subprotocol | None:
-    """The first subprotocol the client lists that the route allows, else None."""
-    if allowed:
-        for name in offered:
-            if name in allowed:
-                return Subprotocol(name)
-    return None
-
-
-class Assembler:
-    """Turns data frames (possibly fragmented) into whole messages."""
-
-    __slots__ = ("_parts", "_text")
-
-    def __init__(self) -> None:
-        self._parts: list[bytes] = []
-        self._text = False
-
-    def feed(self, frame: Frame) -> Message | None:
-        """The message this frame completes, if any. Raises UnicodeDecodeError on bad text."""
-        if frame.opcode is Opcode.TEXT or frame.opcode is Opcode.BINARY:
-            self._parts = []
-            self._text = frame.opcode is Opcode.TEXT
-        elif frame.opcode is not Opcode.CONT:
-            return None
-        self._parts.append(bytes(frame.data))
-        if not frame.fin:
-            return None
-        data = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
-        self._parts = []
-        return data.decode() if self._text else data
-
-
-def closed_error(protocol: ServerProtocol) -> ConnectionClosed:
-    """What to raise on a connection that is closing or closed (`close_exc` wants CLOSED)."""
-    if protocol.state is State.CLOSED:
-        return protocol.close_exc
-    rcvd, sent = protocol.close_rcvd, protocol.close_sent
-    ok = (
-        rcvd is not None
-        and sent is not None
-        and rcvd.code in OK_CLOSE_CODES
-        and sent.code in OK_CLOSE_CODES
-    )
-    kind = ConnectionClosedOK if ok else ConnectionClosedError
-    return kind(rcvd, sent, protocol.close_rcvd_then_sent)
 
 
 # I/O: the `ws` object.
@@ -201,7 +111,7 @@ class WSProtocol:
         self._assembler = Assembler()
         self._waiter: asyncio.Future[None] | None = None
         self._closed: asyncio.Future[None] = self._loop.create_future()
-        self._pings: dict[bytes, tuple[asyncio.Future[float], float]] = {}
+        self._pings = Pings()
         self._reading_paused = False
         self._drain: asyncio.Task[None] | None = None
         self._handler_done = False
@@ -284,7 +194,7 @@ class WSProtocol:
         if data in self._pings:
             raise RuntimeError("Already waiting for a pong with the same data")
         waiter: asyncio.Future[float] = self._loop.create_future()
-        self._pings[data] = (waiter, self._loop.time())
+        self._pings.add(data, waiter, self._loop.time())
         protocol.send_ping(data)
         self._flush()
         return waiter
@@ -355,30 +265,9 @@ class WSProtocol:
     async def handshake(self) -> bool:
         """Write the 101, or the refusal (which closes the connection). True when accepted."""
         payload = cast(RouteOptions, self.request.route.payload or {})
-        allowed = payload.get("subprotocols")
-
-        def choose(
-            protocol: ServerProtocol, offered: Sequence[Subprotocol]
-        ) -> Subprotocol | None:
-            return select_subprotocol(offered, allowed)
-
-        protocol = ServerProtocol(
-            select_subprotocol=choose, state=State.OPEN, max_size=self.MAX_SIZE
+        protocol, answer = answer_handshake(
+            self.request, self.http.http_version(), payload.get("subprotocols"), self.MAX_SIZE
         )
-        refused = refusal(
-            self.request.method,
-            self.http.http_version(),
-            self.request.headers.get("SEC-WEBSOCKET-VERSION"),
-        )
-        if refused is not None:
-            answer = protocol.reject(*refused)
-            if refused[0] == HTTPStatus.METHOD_NOT_ALLOWED:
-                answer.headers["Allow"] = "GET"
-            elif refused[0] == HTTPStatus.UPGRADE_REQUIRED:
-                answer.headers["Upgrade"] = "websocket"
-                answer.headers["Sec-WebSocket-Version"] = "13"
-        else:
-            answer = protocol.accept(handshake_request(self.request))
         response = self.response
         accepted = answer.status_code == HTTPStatus.SWITCHING_PROTOCOLS
         if not accepted:
@@ -514,7 +403,7 @@ class WSProtocol:
             if not isinstance(event, Frame):
                 continue
             if event.opcode is Opcode.PONG:
-                self._pong_received(bytes(event.data))
+                self._pings.pong(bytes(event.data), self._loop.time())
                 continue
             try:
                 message = self._assembler.feed(event)
@@ -602,23 +491,6 @@ class WSProtocol:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
-    def _pong_received(self, data: bytes) -> None:
-        if data not in self._pings:
-            return
-        now = self._loop.time()
-        for key in list(self._pings):  # a pong also answers every earlier ping
-            waiter, sent = self._pings.pop(key)
-            if not waiter.done():
-                waiter.set_result(now - sent)
-            if key == data:
-                break
-
     def _fail_pings(self) -> None:
-        if not self._pings or self.protocol is None:
-            return
-        error = closed_error(self.protocol)
-        for waiter, _ in self._pings.values():
-            if not waiter.done():
-                waiter.set_exception(error)
-                waiter.exception()  # retrieved: an ignored ping must not log at GC
-        self._pings.clear()
+        if self._pings and self.protocol is not None:
+            self._pings.fail(closed_error(self.protocol))
