@@ -21,6 +21,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("roll.protocol",),
     ("roll.websocket",),
     ("roll.app",),
+    ("roll.testing.driver", "roll.testing.reader"),
+    ("roll.testing.client",),
     ("roll.server", "roll.testing", "roll.compress", "roll.cors"),
     ("roll.extensions", "roll.worker", "roll.reload"),
     ("roll.broadcast.base",),
