@@ -111,7 +111,10 @@ class Sender(asyncio.Protocol):
             await close_stream(body)
             body = b""
         else:
-            if not isinstance(body, bytes):  # (bytes: the common case, without a call)
+            # bytes and str (`response.json`'s) without a call: the common cases.
+            if isinstance(body, str):
+                body = body.encode()
+            elif not isinstance(body, bytes):
                 data = body_bytes(body)
                 if data is not None:
                     body = data

@@ -37,7 +37,8 @@ def serialize_head(status_line: bytes, headers: Mapping[str, str], cookies: Iter
     ValueError on a line break in any of them: it would split the response.
     """
     lines = [f"{name}: {value}\r\n" for name, value in headers.items()]
-    lines += [f"Set-Cookie: {cookie}\r\n" for cookie in cookies]
+    if cookies:  # (most responses have none: no list made then)
+        lines += [f"Set-Cookie: {cookie}\r\n" for cookie in cookies]
     text = "".join(lines)
     # Each line ends with one CRLF: any other CR or LF would split the response.
     if text.count("\n") != len(lines) or text.count("\r") != len(lines):
