@@ -29,7 +29,6 @@ from .wire import (
     check_transfer_coding,
     ignores_upgrade,
     split_target,
-    unquote,
 )
 
 
@@ -160,10 +159,8 @@ class RequestReader(Sender):
                 HTTPStatus.REQUEST_URI_TOO_LONG,
                 f"URL too long (limit: {self.MAX_URL_SIZE} bytes)",
             )
-        path, query = split_target(target)
         try:
-            request.path = unquote(path)
-            request.query_string = query.decode()
+            request.path, request.query_string = split_target(target)
         except UnicodeDecodeError:
             # Maybe a character split between two reads: the complete head decides.
             request.path = ""

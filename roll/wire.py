@@ -85,16 +85,17 @@ def head_answered_by_get(request: Request) -> bool:
 # Reading.
 
 
-def split_target(target: bytes) -> tuple[bytes, bytes]:
-    """The path (still percent-encoded) and the query of a request target.
+def split_target(target: bytes) -> tuple[str, str]:
+    """The path (percent-decoded) and the query string of a request target.
 
     An absolute-form target (`http://host/path?q`) loses its scheme and host;
-    a fragment, which a client should not send, is dropped.
+    a fragment, which a client should not send, is dropped. UnicodeDecodeError
+    when either is not UTF-8.
     """
     if target[:1] != b"/" and b"://" in target:  # absolute-form: drop scheme and host
         target = b"/" + target.split(b"://", 1)[1].partition(b"/")[2]
     path, _, query = target.partition(b"?")
-    return path.partition(b"#")[0], query.partition(b"#")[0]
+    return unquote(path.partition(b"#")[0]), query.partition(b"#")[0].decode()
 
 
 def unquote(path: bytes) -> str:

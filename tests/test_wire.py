@@ -89,17 +89,23 @@ def test_item_bytes_and_chunk_framing() -> None:
 @pytest.mark.parametrize(
     "target, expected",
     [
-        (b"/", (b"/", b"")),
-        (b"/a%20b?x=1&y", (b"/a%20b", b"x=1&y")),
-        (b"/a#frag", (b"/a", b"")),
-        (b"/a?x=1#frag", (b"/a", b"x=1")),
-        (b"http://example.com/p?q=1", (b"/p", b"q=1")),
-        (b"http://example.com", (b"/", b"")),
-        (b"*", (b"*", b"")),
+        (b"/", ("/", "")),
+        (b"/a%20b?x=1&y=%C3%A9", ("/a b", "x=1&y=%C3%A9")),  # the query stays encoded
+        (b"/a#frag", ("/a", "")),
+        (b"/a?x=1#frag", ("/a", "x=1")),
+        (b"http://example.com/p?q=1", ("/p", "q=1")),
+        (b"http://example.com", ("/", "")),
+        (b"*", ("*", "")),
     ],
 )
-def test_split_target(target: bytes, expected: tuple[bytes, bytes]) -> None:
+def test_split_target(target: bytes, expected: tuple[str, str]) -> None:
     assert split_target(target) == expected
+
+
+@pytest.mark.parametrize("target", [b"/%FF", b"/?q=\xff"])
+def test_split_target_refuses_what_is_not_utf8(target: bytes) -> None:
+    with pytest.raises(UnicodeDecodeError):
+        split_target(target)
 
 
 def test_unquote() -> None:
