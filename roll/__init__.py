@@ -11,14 +11,18 @@ this order; a new module gets its place here.
 """
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("roll.http", "roll.cookies", "roll.proxy"),
+    ("roll.http", "roll.cookies", "roll.proxy", "roll.body"),
     ("roll.multidict",),
     ("roll.multipart",),
     ("roll.request", "roll.response"),
-    ("roll.files", "roll.wire"),
+    ("roll.files", "roll.wire", "roll.websocket_sansio"),
+    ("roll.sending",),
+    ("roll.reading",),
     ("roll.protocol",),
     ("roll.websocket",),
     ("roll.app",),
+    ("roll.testing.driver", "roll.testing.reader"),
+    ("roll.testing.client",),
     ("roll.server", "roll.testing", "roll.compress", "roll.cors"),
     ("roll.extensions", "roll.worker", "roll.reload"),
     ("roll.broadcast.base",),

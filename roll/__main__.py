@@ -67,7 +67,8 @@ def log_access(app: Roll) -> None:
         logger.info('%s "%s %s" %d', client, request.method, target, response.status)
 
 
-def bind(host: str, port: int, backlog: int = BACKLOG) -> socket.socket:
+def listening_socket(host: str, port: int, backlog: int = BACKLOG) -> socket.socket:
+    """The socket the workers share: bound, listening, inherited by the forks."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -216,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ProxyHeaders(args.forwarded_allow_ips).install(app)
         except ValueError as error:
             parser.error(f"--forwarded-allow-ips: {error}")
-    sock = bind(args.host, args.port, args.backlog)
+    sock = listening_socket(args.host, args.port, args.backlog)
     host, port = sock.getsockname()[:2]
     plural = "s" if args.workers > 1 else ""
     print(

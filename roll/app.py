@@ -189,6 +189,36 @@ class Roll(dict[str, Any]):
             except Exception as error:
                 await self.on_error(request, response, error, run_hook=False)
 
+    async def admit(self, request: HttpRequest, ws: websocket.WSProtocol) -> Any:
+        """The events before a websocket's 101: what to run once open, or None when refused.
+
+        The `headers` then `request` events run, as for an HTTP request: a
+        listener returning a truthy value, or raising (an `HttpError`, e.g.
+        401), refuses the upgrade. Then, if the route's handler has a
+        `prepare` attribute, `await handler.prepare(request, ws, **vars)` runs
+        (it may raise to refuse, e.g. invalid input) and returns what to run
+        instead of the handler. A refusal runs the `response` event; the
+        websocket then sends `ws.response` and closes.
+        """
+        response = ws.response
+        handler = (request.route.payload or {})["GET"]
+        try:
+            if not (
+                await self.hook("headers", request, response)
+                or await self.hook("request", request, response)
+            ):
+                prepare = getattr(handler, "prepare", None)
+                if prepare is None:
+                    return handler
+                return await prepare(request, ws, **request.route.vars) or handler
+        except Exception as error:
+            await self.on_error(request, response, error)
+        try:
+            await self.hook("response", request, response)
+        except Exception as error:
+            await self.on_error(request, response, error, run_hook=False)
+        return None
+
     @staticmethod
     def _unrouted_method(request: HttpRequest, payload: dict[str, Any]) -> Handler:
         """HEAD falls back on the GET handler (the protocol drops the body); else 405."""

@@ -150,6 +150,13 @@ class Multipart:
             if not self._parts:  # RFC 7578 §4.1: one or more parts
                 raise HttpError(HTTPStatus.BAD_REQUEST, "Unparsable multipart body")
 
+    def abort(self) -> None:
+        """The body is refused: close every uploaded file, the one being written too."""
+        for upload in [*(f for uploads in self.files.values() for f in uploads), self._file]:
+            if upload is not None:
+                upload.close()
+        self._file = None
+
     def _too_large(self, message: str) -> HttpError:
         if self._file is not None:
             self._file.close()
@@ -196,9 +203,7 @@ def parse_multipart(app: MultipartApp | None, content_type: str, body: bytes) ->
         parser.feed_data(body)
         parser.close()
     except HttpError:
-        for upload in [*(f for uploads in files.values() for f in uploads), parser._file]:
-            if upload is not None:
-                upload.close()
+        parser.abort()
         raise
     return form, files
 

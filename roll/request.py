@@ -1,4 +1,4 @@
-"""The incoming request: parsed head, lazily parsed query/form/files/json, and the body stream."""
+"""The incoming request: parsed head, lazily parsed query/form/files/json, and its body."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import asyncio
 import json
 import inspect
 import logging
-from collections import deque
 from http import HTTPStatus
-from typing import Any, AsyncIterator, Callable, ClassVar, NamedTuple, Protocol
+from typing import Any, AsyncIterator, Awaitable, Callable, ClassVar, NamedTuple, Protocol
 from urllib.parse import parse_qs
 
 import pydantic_core
 from biscuits import parse as parse_cookies
 
+from .body import BodyStream
 from .http import HttpError
 from .multidict import Files, Form, Query
 from .multipart import MultipartApp, parse_multipart
@@ -71,7 +71,8 @@ class ClientDisconnected(HttpError):
 class Request(dict[str, Any]):
     """The request. As a dict it holds custom data; Roll never uses its keys."""
 
-    # Bytes of a streamed body buffered before the protocol stops reading.
+    # Bytes of a streamed body buffered before the protocol stops reading
+    # (the `high_water` of the request's `BodyStream`).
     HIGH_WATER = 256 * 1024
 
     # Limits on what is parsed from the body (the body itself is limited by
@@ -88,21 +89,14 @@ class Request(dict[str, Any]):
         "method",
         "headers",
         "route",
+        "body_stream",
         "_body",
-        "_chunks",
-        "_buffered",
-        "_complete",
-        "_error",
-        "_waiter",
-        "_loading",
-        "_discard",
         "_query",
         "_form",
         "_files",
         "_json",
         "_cookies",
         "_after_response",
-        "_expect",
         # `client` and `scheme`, set when first read (never set: no cost).
         "_client",
         "_scheme",
@@ -117,23 +111,15 @@ class Request(dict[str, Any]):
         self.method: str | None = None
         self.headers: dict[str, str] = {}
         self.route = NO_ROUTE
+        # The body as it arrives, set by the protocol when the request has one.
+        self.body_stream: BodyStream | None = None
         self._body: bytes | None = None
-        self._chunks: deque[bytes] = deque()
-        self._buffered = 0
-        self._complete = False
-        self._error: BaseException | None = None
-        self._waiter: asyncio.Future[None] | None = None
-        self._loading = False
-        self._discard = False
         self._query: Query | None = None
         self._form: Form | None = None
         self._files: Files | None = None
         self._json: Any = UNPARSED
         self._cookies: dict[str, str] | None = None
         self._after_response: list[Callable[[], Any]] | None = None
-        # Set by the protocol when the client waits for `100 Continue` before
-        # sending the body: True, or the previous request's task to wait for.
-        self._expect: Any = None
 
     # Dict subclasses compare by content; a request is only equal to itself.
     __hash__ = object.__hash__  # type: ignore[assignment]
@@ -296,21 +282,20 @@ class Request(dict[str, Any]):
 
     async def load_body(self) -> None:
         if self._body is None:
-            if self._complete and not self._chunks:  # a request without a body
+            stream = self.body_stream
+            if stream is None or (stream.complete and not stream.chunks):  # no body
                 self._body = b""
                 return
-            self._loading = True
+            stream.loading = True
             if self.protocol is not None:
-                if self._expect is not None:
+                if stream.expect is not None:
                     await self.protocol.send_continue(self)
                 self.protocol.body_consumed(0)
-            while not self._complete:
-                if self._error is not None:
-                    raise self._error
-                await self._wait()
-            self._body = b"".join(self._chunks)
-            self._chunks.clear()
-            self._buffered = 0
+            while not stream.complete:
+                if stream.error is not None:
+                    raise stream.error
+                await stream.wait()
+            self._body = stream.take()
 
     async def read(self) -> bytes:
         await self.load_body()
@@ -323,56 +308,23 @@ class Request(dict[str, Any]):
 
     async def _consume(self) -> AsyncIterator[bytes]:
         """Yield the body chunk by chunk as it arrives, keeping none of it."""
-        if self._expect is not None and self.protocol is not None:
+        stream = self.body_stream
+        if stream is None:
+            return
+        if stream.expect is not None and self.protocol is not None:
             await self.protocol.send_continue(self)
         while True:
-            if self._chunks:
-                chunk = self._chunks.popleft()
-                self._buffered -= len(chunk)
+            if stream.chunks:
+                chunk = stream.pop()
                 if self.protocol is not None:
-                    self.protocol.body_consumed(self._buffered)
+                    self.protocol.body_consumed(stream.buffered)
                 yield chunk
-            elif self._error is not None:
-                raise self._error
-            elif self._complete:
+            elif stream.error is not None:
+                raise stream.error
+            elif stream.complete:
                 return
             else:
-                await self._wait()
-
-    async def _wait(self) -> None:
-        self._waiter = asyncio.get_running_loop().create_future()
-        try:
-            await self._waiter
-        finally:
-            self._waiter = None
-
-    # Fed by the protocol.
-
-    def feed(self, chunk: bytes) -> bool:
-        """Store a chunk; True when the reader should pause (too much waiting)."""
-        if self._discard:
-            return False
-        self._chunks.append(chunk)
-        self._buffered += len(chunk)
-        if self._waiter is not None:
-            self._wake()
-        return not self._loading and self._buffered > self.HIGH_WATER
-
-    def finish(self) -> None:
-        self._complete = True
-        if self._waiter is not None:
-            self._wake()
-
-    def fail(self, error: BaseException) -> None:
-        if not self._complete:
-            self._error = error
-            self._wake()
-
-    def discard(self) -> None:
-        """The response is out: drop whatever body is still to come."""
-        self._discard = True
-        self._chunks.clear()
-        self._buffered = 0
+                await stream.wait()
 
     def close_files(self) -> None:
         """The response is out: close the uploaded files (and their temporary files)."""
@@ -398,6 +350,16 @@ class Request(dict[str, Any]):
             self._after_response = []
         self._after_response.append(callback)
 
+    def response_done(self) -> Awaitable[None] | None:
+        """Called by the protocol (and the websocket) once the response is out,
+        or never will be: closes the uploaded files; returns what runs the
+        `after_response` callbacks, to await, when there are any."""
+        if self._files:
+            self.close_files()
+        if self._after_response is not None:
+            return self.run_after_response()
+        return None
+
     async def run_after_response(self) -> None:
         """Called by the protocol (and the websocket) when the response is out."""
         callbacks, self._after_response = self._after_response, None
@@ -415,7 +377,8 @@ class Request(dict[str, Any]):
 
     @property
     def buffered(self) -> int:
-        return self._buffered
+        """Body bytes received and not consumed yet."""
+        return self.body_stream.buffered if self.body_stream is not None else 0
 
     @property
     def _chunk(self) -> bytes:
@@ -424,11 +387,7 @@ class Request(dict[str, Any]):
         Roll apps and tests read it in a lazy-body handler to check that the
         server did not read the whole body ahead of them.
         """
-        return b"".join(self._chunks)
-
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        return b"".join(self.body_stream.chunks) if self.body_stream is not None else b""
 
 
 def parse_query(query_string: str) -> dict[str, list[str]]:

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from .app import Roll
 
-__all__ = ["BACKLOG", "Listener", "Server", "loop_factory", "run", "serve"]
+__all__ = ["BACKLOG", "AcceptLoop", "Listener", "Server", "bind_sockets", "loop_factory", "run", "serve"]
 
 log = logging.getLogger("roll")
 
@@ -38,7 +38,7 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
     return uvloop.new_event_loop
 
 
-class Listener(asyncio.AbstractServer):
+class AcceptLoop(asyncio.AbstractServer):
     """A listening socket that accepts every pending connection when it wakes up.
 
     For uvloop, whose own servers (libuv) accept one connection per loop
@@ -124,12 +124,17 @@ class Listener(asyncio.AbstractServer):
             await asyncio.wait(self.tasks)
 
 
+# `AcceptLoop`'s former name, which docs/serving.md gave: deprecated, since
+# it collided with the app's hook listeners (`roll.app.HookListener`).
+Listener = AcceptLoop
+
+
 def accepts_one_per_iteration(loop: asyncio.AbstractEventLoop) -> bool:
     """Is it uvloop's loop, whose servers accept one connection per iteration?"""
     return type(loop).__module__.partition(".")[0] == "uvloop"
 
 
-async def bind(host: str | None, port: int, reuse_port: bool | None = None) -> list[socket.socket]:
+async def bind_sockets(host: str | None, port: int, reuse_port: bool | None = None) -> list[socket.socket]:
     """Sockets bound to every address of `host` (all interfaces when None)."""
     loop = asyncio.get_running_loop()
     infos = await loop.getaddrinfo(
@@ -164,7 +169,7 @@ class Server:
 
     def __init__(self, app: Roll) -> None:
         self.app = app
-        self.servers: list[asyncio.Server | Listener] = []
+        self.servers: list[asyncio.Server | AcceptLoop] = []
 
     async def start(
         self,
@@ -173,12 +178,12 @@ class Server:
         sock: socket.socket | None = None,
         reuse_port: bool | None = None,
         backlog: int = BACKLOG,
-    ) -> asyncio.Server | Listener:
+    ) -> asyncio.Server | AcceptLoop:
         loop = asyncio.get_running_loop()
         self.app.loop = loop
         if accepts_one_per_iteration(loop):
-            socks = [sock] if sock is not None else await bind(host, port or 0, reuse_port)
-            listeners = [Listener(loop, self.app.factory, each, backlog) for each in socks]
+            socks = [sock] if sock is not None else await bind_sockets(host, port or 0, reuse_port)
+            listeners = [AcceptLoop(loop, self.app.factory, each, backlog) for each in socks]
             self.servers += listeners
             return listeners[0]
         if sock is not None:

@@ -2,13 +2,15 @@
 
 Two layers:
 
-- protocol logic, with no I/O: `websockets.server.ServerProtocol` parses and
-  serialises frames and runs the closing handshake; `handshake_request`,
-  `select_subprotocol` and `Assembler` (whole messages out of frames) are plain
-  functions and objects around it;
+- protocol logic, with no I/O (`roll.websocket_sansio`, its names exported
+  here too): `websockets.server.ServerProtocol` parses and serialises frames
+  and runs the closing handshake; `handshake_request`, `select_subprotocol`
+  and `Assembler` (whole messages out of frames) are plain functions and
+  objects around it;
 - `WSProtocol`, the `ws` object a handler receives: it moves bytes between that
   protocol and the asyncio transport the HTTP connection already has, and owns
-  the handler's lifecycle (events, close codes, timeouts, back-pressure).
+  the handler's lifecycle (events, close codes, timeouts, back-pressure). The
+  order of the app's events before the 101 is the app's (`App.admit`).
 """
 
 from __future__ import annotations
@@ -18,21 +20,28 @@ import logging
 import os
 from collections import deque
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, AsyncIterator, Protocol, Sequence, cast
+from typing import TYPE_CHECKING, Any, AsyncIterator, Protocol, cast
 
-from websockets.datastructures import Headers
 from websockets.exceptions import (
     ConnectionClosed,
     ConnectionClosedError,
     ConnectionClosedOK,
 )
-from websockets.frames import OK_CLOSE_CODES, CloseCode, Frame, Opcode
-from websockets.http11 import Request as HandshakeRequest
+from websockets.frames import CloseCode, Frame, Opcode
 from websockets.protocol import State
 from websockets.server import ServerProtocol
-from websockets.typing import Subprotocol
 
 from .http import RouteOptions
+from .websocket_sansio import (
+    Assembler,
+    Message,
+    Pings,
+    answer_handshake,
+    closed_error,
+    handshake_request,
+    refusal,
+    select_subprotocol,
+)
 
 if TYPE_CHECKING:
     from .protocol import HTTPProtocol
@@ -52,105 +61,6 @@ __all__ = [
 
 log = logging.getLogger("roll")
 
-Message = str | bytes
-
-
-# Protocol logic: no asyncio, no transport.
-
-
-def handshake_request(request: Request) -> HandshakeRequest:
-    """The `websockets` handshake request, built from what httptools already parsed.
-
-    Method and HTTP version are checked by `refusal` (websockets < 17 has no
-    fields for them).
-    """
-    headers = Headers()
-    for name, value in request.headers.items():
-        if not value.isascii():
-            # The core decodes header values as UTF-8; `websockets` wants
-            # them as latin-1 text (one character a byte): give it the bytes.
-            try:
-                value.encode("latin-1")
-            except UnicodeEncodeError:
-                value = value.encode().decode("latin-1")
-        headers[name] = value
-    path = request.url.decode("latin-1") if request.url else request.path or "/"
-    return HandshakeRequest(path, headers)
-
-
-def refusal(
-    method: str | None, http_version: str, ws_version: str | None = "13"
-) -> tuple[HTTPStatus, str] | None:
-    """Why a handshake cannot be accepted before looking at its headers, if it cannot.
-
-    A `Sec-WebSocket-Version` other than 13 is a 426 (RFC 6455 §4.4), which
-    the answer completes with the version this server speaks; a missing one
-    is left to `websockets` (a malformed handshake, 400).
-    """
-    if method != "GET":
-        return HTTPStatus.METHOD_NOT_ALLOWED, f"invalid HTTP method; expected GET; got {method}"
-    if http_version != "1.1":
-        return (
-            HTTPStatus.HTTP_VERSION_NOT_SUPPORTED,
-            f"invalid HTTP version; expected HTTP/1.1; got HTTP/{http_version}",
-        )
-    if ws_version is not None and ws_version.strip() != "13":
-        return (
-            HTTPStatus.UPGRADE_REQUIRED,
-            f"unsupported Sec-WebSocket-Version; expected 13; got {ws_version}",
-        )
-    return None
-
-
-def select_subprotocol(
-    offered: Sequence[str], allowed: Sequence[str] | None
-) -> Subprotocol | None:
-    """The first subprotocol the client lists that the route allows, else None."""
-    if allowed:
-        for name in offered:
-            if name in allowed:
-                return Subprotocol(name)
-    return None
-
-
-class Assembler:
-    """Turns data frames (possibly fragmented) into whole messages."""
-
-    __slots__ = ("_parts", "_text")
-
-    def __init__(self) -> None:
-        self._parts: list[bytes] = []
-        self._text = False
-
-    def feed(self, frame: Frame) -> Message | None:
-        """The message this frame completes, if any. Raises UnicodeDecodeError on bad text."""
-        if frame.opcode is Opcode.TEXT or frame.opcode is Opcode.BINARY:
-            self._parts = []
-            self._text = frame.opcode is Opcode.TEXT
-        elif frame.opcode is not Opcode.CONT:
-            return None
-        self._parts.append(bytes(frame.data))
-        if not frame.fin:
-            return None
-        data = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
-        self._parts = []
-        return data.decode() if self._text else data
-
-
-def closed_error(protocol: ServerProtocol) -> ConnectionClosed:
-    """What to raise on a connection that is closing or closed (`close_exc` wants CLOSED)."""
-    if protocol.state is State.CLOSED:
-        return protocol.close_exc
-    rcvd, sent = protocol.close_rcvd, protocol.close_sent
-    ok = (
-        rcvd is not None
-        and sent is not None
-        and rcvd.code in OK_CLOSE_CODES
-        and sent.code in OK_CLOSE_CODES
-    )
-    kind = ConnectionClosedOK if ok else ConnectionClosedError
-    return kind(rcvd, sent, protocol.close_rcvd_then_sent)
-
 
 # I/O: the `ws` object.
 
@@ -160,9 +70,7 @@ class App(Protocol):
 
     async def hook(self, name: str, *args: Any, **kwargs: Any) -> Any: ...
 
-    async def on_error(
-        self, request: Request, response: Response, error: Exception, run_hook: bool = True
-    ) -> None: ...
+    async def admit(self, request: Request, ws: WSProtocol) -> Any: ...
 
 
 class WSProtocol:
@@ -203,7 +111,7 @@ class WSProtocol:
         self._assembler = Assembler()
         self._waiter: asyncio.Future[None] | None = None
         self._closed: asyncio.Future[None] = self._loop.create_future()
-        self._pings: dict[bytes, tuple[asyncio.Future[float], float]] = {}
+        self._pings = Pings()
         self._reading_paused = False
         self._drain: asyncio.Task[None] | None = None
         self._handler_done = False
@@ -286,7 +194,7 @@ class WSProtocol:
         if data in self._pings:
             raise RuntimeError("Already waiting for a pong with the same data")
         waiter: asyncio.Future[float] = self._loop.create_future()
-        self._pings[data] = (waiter, self._loop.time())
+        self._pings.add(data, waiter, self._loop.time())
         protocol.send_ping(data)
         self._flush()
         return waiter
@@ -330,8 +238,9 @@ class WSProtocol:
             log.exception("Websocket failure on %s", self.request.path)
             self._close_transport()
         finally:
-            if self.request._after_response is not None:
-                await self.request.run_after_response()
+            after = self.request.response_done()
+            if after is not None:
+                await after
 
     def data_received(self, data: bytes) -> None:
         if self.protocol is None:  # early frames, while earlier responses are written
@@ -356,30 +265,9 @@ class WSProtocol:
     async def handshake(self) -> bool:
         """Write the 101, or the refusal (which closes the connection). True when accepted."""
         payload = cast(RouteOptions, self.request.route.payload or {})
-        allowed = payload.get("subprotocols")
-
-        def choose(
-            protocol: ServerProtocol, offered: Sequence[Subprotocol]
-        ) -> Subprotocol | None:
-            return select_subprotocol(offered, allowed)
-
-        protocol = ServerProtocol(
-            select_subprotocol=choose, state=State.OPEN, max_size=self.MAX_SIZE
+        protocol, answer = answer_handshake(
+            self.request, self.http.http_version(), payload.get("subprotocols"), self.MAX_SIZE
         )
-        parser = getattr(self.http, "parser", None)
-        version = parser.get_http_version() if parser is not None else "1.1"
-        refused = refusal(
-            self.request.method, version, self.request.headers.get("SEC-WEBSOCKET-VERSION")
-        )
-        if refused is not None:
-            answer = protocol.reject(*refused)
-            if refused[0] == HTTPStatus.METHOD_NOT_ALLOWED:
-                answer.headers["Allow"] = "GET"
-            elif refused[0] == HTTPStatus.UPGRADE_REQUIRED:
-                answer.headers["Upgrade"] = "websocket"
-                answer.headers["Sec-WebSocket-Version"] = "13"
-        else:
-            answer = protocol.accept(handshake_request(self.request))
         response = self.response
         accepted = answer.status_code == HTTPStatus.SWITCHING_PROTOCOLS
         if not accepted:
@@ -404,36 +292,13 @@ class WSProtocol:
         return True
 
     async def admit(self) -> bool:
-        """Before the 101: may this valid handshake be upgraded?
-
-        The app's `headers` then `request` events run, as for an HTTP request:
-        a listener returning a truthy value, or raising (an `HttpError`, e.g.
-        401), refuses the upgrade. Then, if the route's handler has a
-        `prepare` attribute, `await handler.prepare(request, ws, **vars)`
-        runs (it may raise to refuse, e.g. invalid input) and returns what to
-        run instead of the handler once the connection is open. A refusal
-        runs the `response` event and sends `self.response` (the connection
-        then closes). False when refused.
-        """
-        app, request, response = self.app, self.request, self.response
-        handler = (request.route.payload or {})["GET"]
-        try:
-            if not (
-                await app.hook("headers", request, response)
-                or await app.hook("request", request, response)
-            ):
-                prepare = getattr(handler, "prepare", None)
-                self.handler = (
-                    handler if prepare is None else await prepare(request, self, **request.route.vars)
-                )
-                return True
-        except Exception as error:
-            await app.on_error(request, response, error)
-        try:
-            await app.hook("response", request, response)
-        except Exception as error:
-            await app.on_error(request, response, error, run_hook=False)
-        return False
+        """Before the 101: may this valid handshake be upgraded? The app says
+        (`App.admit`), and what to run once open; False when refused."""
+        handler = await self.app.admit(self.request, self)
+        if handler is None:
+            return False
+        self.handler = handler
+        return True
 
     async def serve(self) -> None:
         """Run the handler between the two events and close with the right code."""
@@ -538,7 +403,7 @@ class WSProtocol:
             if not isinstance(event, Frame):
                 continue
             if event.opcode is Opcode.PONG:
-                self._pong_received(bytes(event.data))
+                self._pings.pong(bytes(event.data), self._loop.time())
                 continue
             try:
                 message = self._assembler.feed(event)
@@ -558,7 +423,7 @@ class WSProtocol:
             ):
                 self._pause_reading()
         replied = self._flush()
-        if self.http._writing_paused:  # over the transport's high-water mark: not reading
+        if self.http.writing_paused:  # over the transport's high-water mark: not reading
             self._unread += replied
             if self._unread > self.MAX_UNREAD:
                 self._drop_unreading(protocol)
@@ -594,10 +459,10 @@ class WSProtocol:
     async def _drained(self) -> None:
         """Wait while the transport's write buffer is over its high-water mark."""
         http = self.http
-        if not http._writing_paused or self._lost:
+        if not http.writing_paused or self._lost:
             return
         if self._drain is None or self._drain.done():
-            self._drain = self._loop.create_task(http._drained())
+            self._drain = self._loop.create_task(http.drained())
         await asyncio.shield(self._drain)
 
     def _pause_reading(self) -> None:
@@ -626,23 +491,6 @@ class WSProtocol:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
-    def _pong_received(self, data: bytes) -> None:
-        if data not in self._pings:
-            return
-        now = self._loop.time()
-        for key in list(self._pings):  # a pong also answers every earlier ping
-            waiter, sent = self._pings.pop(key)
-            if not waiter.done():
-                waiter.set_result(now - sent)
-            if key == data:
-                break
-
     def _fail_pings(self) -> None:
-        if not self._pings or self.protocol is None:
-            return
-        error = closed_error(self.protocol)
-        for waiter, _ in self._pings.values():
-            if not waiter.done():
-                waiter.set_exception(error)
-                waiter.exception()  # retrieved: an ignored ping must not log at GC
-        self._pings.clear()
+        if self._pings and self.protocol is not None:
+            self._pings.fail(closed_error(self.protocol))

@@ -1,20 +1,79 @@
-"""Pure HTTP/1.1 byte work for the protocol: framing and request-target checks.
+"""Pure HTTP/1.1 byte work for the protocol: which bytes, never when.
 
-No I/O and no state: each function looks at what the parser gave and says
-what it means (or which `HttpError` it deserves).
+No I/O and no state, as h11's readers and writers: each function takes what
+the parser gave (or what the app answered) and returns bytes, a value, or the
+`HttpError` it deserves. `HTTPProtocol` decides when to call them and where
+the bytes go. Tested bytes in, bytes out in tests/test_wire.py.
 """
 
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from urllib.parse import unquote_to_bytes
 
 from .http import HttpError
 
 if TYPE_CHECKING:
     from .request import Request
 
+# Writing.
+
+STATUS_LINES: dict[int, bytes] = {
+    status.value: f"HTTP/1.1 {status.value} {status.phrase}\r\n".encode()
+    for status in HTTPStatus
+}
+# Statuses whose response never has a body (RFC 9110 §6.4.1), besides 1xx.
+BODYLESS_STATUSES = frozenset((204, 304))
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+# What a response whose head cannot be written (a line break in a header) becomes.
+INVALID_HEAD = STATUS_LINES[500] + b"Content-Length: 21\r\n\r\nInternal Server Error"
+LAST_CHUNK = b"0\r\n\r\n"
+
+
+def serialize_head(status_line: bytes, headers: Mapping[str, str], cookies: Iterable[Any] = ()) -> bytes:
+    """Status line, headers and `Set-Cookie` lines, then the blank line.
+
+    ValueError on a line break in any of them: it would split the response.
+    """
+    lines = [f"{name}: {value}\r\n" for name, value in headers.items()]
+    if cookies:  # (most responses have none: no list made then)
+        lines += [f"Set-Cookie: {cookie}\r\n" for cookie in cookies]
+    text = "".join(lines)
+    # Each line ends with one CRLF: any other CR or LF would split the response.
+    if text.count("\n") != len(lines) or text.count("\r") != len(lines):
+        raise ValueError("Line break in a response header")
+    return status_line + text.encode() + b"\r\n"
+
+
+def body_bytes(body: Any) -> bytes | None:
+    """A response body as the bytes to send; None for a stream (it has `__aiter__`).
+
+    `str` is UTF-8, anything else that is not bytes is `str(body)`, as Roll does.
+    """
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode()
+    if hasattr(body, "__aiter__"):
+        return None
+    return str(body).encode()
+
+
+def item_bytes(item: Any) -> bytes:
+    """One item a streamed body yields, as bytes (`str(item)` for what is not bytes)."""
+    return item if isinstance(item, bytes) else str(item).encode()
+
+
+def frame_chunk(data: bytes) -> bytes:
+    """One chunk of a chunked body (RFC 9112 §7.1); never call it with b"" (the end)."""
+    return b"%x\r\n%b\r\n" % (len(data), data)
+
+
+def body_length(body: Any) -> int | None:
+    """The Content-Length a GET would send for `body`; None for a streamed body."""
+    data = body_bytes(body)
+    return None if data is None else len(data)
 
 
 def head_answered_by_get(request: Request) -> bool:
@@ -23,15 +82,23 @@ def head_answered_by_get(request: Request) -> bool:
     return bool(payload) and "HEAD" not in payload  # type: ignore[operator]
 
 
-def body_length(body: Any) -> int | None:
-    """The Content-Length a GET would send for `body`; None for a streamed body."""
-    if isinstance(body, bytes):
-        return len(body)
-    if isinstance(body, str):
-        return len(body.encode())
-    if hasattr(body, "__aiter__"):
-        return None
-    return len(str(body).encode())
+# Reading.
+
+
+def split_target(target: bytes) -> tuple[str, str]:
+    """The path (percent-decoded) and the query string of a request target.
+
+    An absolute-form target (`http://host/path?q`) loses its scheme and host;
+    a fragment, which a client should not send, is dropped. UnicodeDecodeError
+    when either is not UTF-8.
+    """
+    if target[:1] != b"/" and b"://" in target:  # absolute-form: drop scheme and host
+        target = b"/" + target.split(b"://", 1)[1].partition(b"/")[2]
+    path, _, query = target.partition(b"?")
+    path = path.partition(b"#")[0]
+    # (Without a call when nothing is escaped: the common case, once a request.)
+    text = path.decode() if b"%" not in path else unquote_to_bytes(path).decode()
+    return text, query.partition(b"#")[0].decode()
 
 
 def check_transfer_coding(value: str, version: str) -> None:

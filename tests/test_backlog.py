@@ -1,5 +1,5 @@
 """The listen backlog is the one configured (`--backlog` of `python -m roll`,
-gunicorn's `--backlog`), also on uvloop where `roll.server.Listener` listens again.
+gunicorn's `--backlog`), also on uvloop where `roll.server.AcceptLoop` listens again.
 
 How it is checked: the server process is stopped (SIGSTOP) so that it accepts
 nothing, then 2,000 clients connect at once. The kernel completes the
@@ -78,7 +78,7 @@ def test_cli_backlog(tmp_path: Path, option: list[str], expected: int) -> None:
     args = [sys.executable, "-m", "roll", APP, "--port", "0", *option]
     with process(args, log, events) as child:
         port = int(wait_for_line(log, r"Rolling on http://127\.0\.0\.1:(\d+)")[1])
-        assert get(port, "/loop") == (200, b"uvloop")  # served by roll.server.Listener
+        assert get(port, "/loop") == (200, b"uvloop")  # served by roll.server.AcceptLoop
         count = frozen_count([child.pid], port)
         assert get(port, "/pid")[0] == 200  # it serves on after SIGCONT
     # The default is 2048: every one of the 2,000 is queued.

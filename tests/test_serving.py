@@ -25,7 +25,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed as ClientClosed
 
 from roll import Request, Response, Roll, WSProtocol
-from roll.server import Listener, Server
+from roll.server import AcceptLoop, Listener, Server
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = "tests.serving_app:app"
@@ -107,7 +107,7 @@ async def test_listener_accepts_every_pending_connection_at_once(app: Roll) -> N
     app.loop = loop
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    listener = Listener(loop, app.factory, sock)
+    listener = AcceptLoop(loop, app.factory, sock)
     address = sock.getsockname()
     clients = [socket.create_connection(address) for _ in range(20)]  # the loop is not running
     try:
@@ -138,7 +138,7 @@ def test_server_on_uvloop_serves_through_the_listener(app: Roll) -> None:
 
     async def main() -> None:
         server = Server(app)
-        assert isinstance(await server.start("127.0.0.1", 0), Listener)
+        assert isinstance(await server.start("127.0.0.1", 0), AcceptLoop)
         address = server.addresses[0]
         reader, writer = await asyncio.open_connection(*address)
         writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -335,3 +335,8 @@ async def test_app_forgets_closed_connections(app: Roll) -> None:
     for protocol in protocols:
         protocol.connection_lost(None)
     assert len(app.connections) == 0
+
+
+def test_listener_is_the_deprecated_name_of_accept_loop() -> None:
+    # docs/serving.md named it `Listener` before it became `AcceptLoop`.
+    assert Listener is AcceptLoop

@@ -145,3 +145,35 @@ async def test_after_response_runs_when_the_websocket_is_over(
         assert await ws.recv() == "bye"
     await asyncio.wait_for(done.wait(), 2)
     assert app["events"][-1] == ("after", True)
+
+
+async def test_the_app_owns_the_events_before_the_upgrade() -> None:
+    # `Roll.admit` is the one place the order lives: a subclass changing it
+    # changes what the websocket does, with no websocket code to touch.
+    class Gated(Roll):
+        async def admit(self, request: Request, ws: WSProtocol) -> Any:
+            if request.query.get("open", "") != "yes":
+                ws.response.status = HTTPStatus.FORBIDDEN
+                ws.response.body = "closed"
+                return None
+            return await super().admit(request, ws)
+
+    app = Gated()
+
+    @app.route("/ws", protocol="websocket")
+    async def echo(request: Request, ws: WSProtocol) -> None:
+        await ws.send(await ws.recv())
+
+    live = LiveClient(app)
+    await live.start()
+    try:
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(f"{live.wsl}/ws"):
+                pass
+        assert refused.value.response.status_code == 403
+        assert refused.value.response.body == b"closed"
+        async with connect(f"{live.wsl}/ws?open=yes") as ws:
+            await ws.send("hi")
+            assert await ws.recv() == "hi"
+    finally:
+        await live.stop()
