@@ -11,7 +11,7 @@ this order; a new module gets its place here.
 """
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("roll.http", "roll.cookies", "roll.proxy", "roll.body"),
+    ("roll.http", "roll.cookies", "roll.proxy", "roll.body", "roll.identity", "roll.decorator"),
     ("roll.multidict",),
     ("roll.multipart",),
     ("roll.request", "roll.response"),

@@ -9,12 +9,15 @@ import weakref
 from collections import defaultdict
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, Awaitable, Callable, TypeVar
+from types import FrameType
+from typing import Any, Awaitable, Callable
 
 from autoroutes import Routes
 
 from . import cookies, multidict, multipart, websocket
+from .decorator import RouteCall, RouteDecorator
 from .http import HTTP_METHODS, HttpError, render_error
+from .identity import Identity
 from .protocol import HTTPProtocol
 from .proxy import ProxyHeaders
 
@@ -28,7 +31,6 @@ log = logging.getLogger("roll")
 # `Route(payload, vars)` without NamedTuple's Python-level `__new__` (once per request).
 new_route = tuple.__new__
 
-View = TypeVar("View")
 HookListener = Callable[..., Any]
 Handler = Callable[..., Awaitable[Any]]
 
@@ -59,7 +61,8 @@ def allowed(payload: dict[str, Any]) -> str:
     return ", ".join(methods)
 
 
-class Roll(dict[str, Any]):
+# `type: ignore`: typeshed says a dict has no hash; Identity gives it one.
+class Roll(Identity, RouteDecorator, dict[str, Any]):  # type: ignore[misc]
     """The app. As a dict it holds app-level data for extensions and users."""
 
     # Swap any of these in a subclass to change how the core works.
@@ -93,15 +96,6 @@ class Roll(dict[str, Any]):
         self.loop: asyncio.AbstractEventLoop | None = None
         # The open connections (HTTP, and websockets until they close).
         self.connections: weakref.WeakSet[HTTPProtocol] = weakref.WeakSet()
-
-    # A dict compares by content; two apps are only equal when identical.
-    __hash__ = object.__hash__  # type: ignore[assignment]
-
-    def __eq__(self, other: object) -> bool:
-        return self is other
-
-    def __ne__(self, other: object) -> bool:
-        return self is not other
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {len(self.hooks)} hooks>"
@@ -273,22 +267,17 @@ class Roll(dict[str, Any]):
 
     # Registration.
 
-    def route(
-        self,
-        path: str,
-        methods: list[str] | None = None,
-        protocol: str = "http",
-        lazy_body: bool = False,
-        **extras: Any,
-    ) -> Callable[[View], View]:
-        def register(view: View) -> View:
-            handlers = self.collect_handlers(view, methods)
-            self.add_route(
-                path, handlers, view=view, protocol=protocol, lazy_body=lazy_body, **extras
-            )
-            return view
-
-        return register
+    def add_view(self, call: RouteCall, caller: FrameType) -> None:
+        """`route()`'s work."""
+        handlers = self.collect_handlers(call.view, call.methods)
+        self.add_route(
+            call.path,
+            handlers,
+            view=call.view,
+            protocol=call.protocol,
+            lazy_body=call.lazy_body,
+            **call.extras,
+        )
 
     def add_route(
         self,

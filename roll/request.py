@@ -15,6 +15,7 @@ from biscuits import parse as parse_cookies
 
 from .body import BodyStream
 from .http import HttpError
+from .identity import Identity
 from .multidict import Files, Form, Query
 from .multipart import MultipartApp, parse_multipart
 from .proxy import ProxyHeaders
@@ -68,7 +69,8 @@ class ClientDisconnected(HttpError):
         super().__init__(HTTPStatus.BAD_REQUEST, "Client disconnected")
 
 
-class Request(dict[str, Any]):
+# `type: ignore`: typeshed says a dict has no hash; Identity gives it one.
+class Request(Identity, dict[str, Any]):  # type: ignore[misc]
     """The request. As a dict it holds custom data; Roll never uses its keys."""
 
     # Bytes of a streamed body buffered before the protocol stops reading
@@ -120,15 +122,6 @@ class Request(dict[str, Any]):
         self._json: Any = UNPARSED
         self._cookies: dict[str, str] | None = None
         self._after_response: list[Callable[[], Any]] | None = None
-
-    # Dict subclasses compare by content; a request is only equal to itself.
-    __hash__ = object.__hash__  # type: ignore[assignment]
-
-    def __eq__(self, other: object) -> bool:
-        return self is other
-
-    def __ne__(self, other: object) -> bool:
-        return self is not other
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.path}>"

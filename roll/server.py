@@ -12,13 +12,15 @@ import logging
 import signal
 import socket
 import sys
-from typing import Any, Callable
+from collections.abc import Coroutine
+from typing import Any, Callable, ParamSpec
 
 from .app import Roll
 
 __all__ = ["BACKLOG", "AcceptLoop", "Listener", "Server", "bind_sockets", "loop_factory", "run", "serve"]
 
 log = logging.getLogger("roll")
+P = ParamSpec("P")
 
 # Seconds given to in-flight requests to finish once a stop is asked: the
 # app's own default (`Roll.drain`), defined once there.
@@ -258,15 +260,17 @@ async def serve(
             loop.remove_signal_handler(installed)
 
 
-def run(
-    app: Roll,
-    host: str = "127.0.0.1",
-    port: int = 3579,
-    sock: socket.socket | None = None,
-    quiet: bool = False,
-    grace: float = GRACE,
-    backlog: int = BACKLOG,
-) -> None:
-    """Blocking: `serve` on a new loop (uvloop's when installed)."""
-    with asyncio.Runner(loop_factory=loop_factory()) as runner:
-        runner.run(serve(app, host, port, sock=sock, quiet=quiet, grace=grace, backlog=backlog))
+def blocking(main: Callable[P, Coroutine[Any, Any, None]]) -> Callable[P, None]:
+    """`main`, with the same arguments, run to its end on a new loop (uvloop's
+    when installed)."""
+
+    @functools.wraps(main)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
+            runner.run(main(*args, **kwargs))
+
+    return run
+
+
+# `serve` to its end, blocking (same arguments).
+run = blocking(serve)

@@ -34,6 +34,19 @@ async def read_until_closed(reader: asyncio.StreamReader, timeout: float = 5.0) 
     return b"".join(chunks)
 
 
+async def read_until(
+    reader: asyncio.StreamReader, marker: bytes, received: bytes = b"", timeout: float = 5.0
+) -> bytes:
+    """Read on (after `received`) until `marker` has come; all received so far."""
+    async with asyncio.timeout(timeout):
+        while marker not in received:
+            data = await reader.read(1024)
+            if not data:
+                raise ConnectionError(f"closed by the server after {received!r}")
+            received += data
+    return received
+
+
 async def exchange(port: int, data: bytes, timeout: float = 5.0) -> bytes:
     """Send raw bytes, return what comes back until the server closes."""
     reader, writer = await connect(port)

@@ -19,7 +19,15 @@ import time
 from pathlib import Path
 
 import pytest
-from test_serving import APP, get, process, wait_for_line
+from test_serving import (
+    APP,
+    get,
+    gunicorn_args,
+    gunicorn_port,
+    log_and_events,
+    process,
+    wait_for_line,
+)
 
 CLIENTS = 2000
 
@@ -73,8 +81,7 @@ def enough_files() -> None:
 
 @pytest.mark.parametrize("option, expected", [([], CLIENTS), (["--backlog", "300"], 301)])
 def test_cli_backlog(tmp_path: Path, option: list[str], expected: int) -> None:
-    log, events = tmp_path / "log", tmp_path / "events"
-    events.mkdir()
+    log, events = log_and_events(tmp_path)
     args = [sys.executable, "-m", "roll", APP, "--port", "0", *option]
     with process(args, log, events) as child:
         port = int(wait_for_line(log, r"Rolling on http://127\.0\.0\.1:(\d+)")[1])
@@ -86,14 +93,9 @@ def test_cli_backlog(tmp_path: Path, option: list[str], expected: int) -> None:
 
 
 def test_gunicorn_backlog(tmp_path: Path) -> None:
-    log, events = tmp_path / "log", tmp_path / "events"
-    events.mkdir()
-    args = [
-        sys.executable, "-m", "gunicorn", "-k", "roll.worker.Worker", "-w", "1",
-        "-b", "127.0.0.1:0", "--backlog", "500", APP,
-    ]
-    with process(args, log, events) as child:
-        port = int(wait_for_line(log, r"Listening at: http://127\.0\.0\.1:(\d+)")[1])
+    log, events = log_and_events(tmp_path)
+    with process(gunicorn_args(1, "--backlog", "500"), log, events) as child:
+        port = gunicorn_port(log)
         worker = int(wait_for_line(log, r"Booting worker with pid: (\d+)")[1])
         assert get(port, "/loop") == (200, b"uvloop")
         count = frozen_count([child.pid, worker], port)

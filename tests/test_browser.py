@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any, AsyncIterator
 
 import pytest
+from browser import browser_dom
 
 from roll import Request, Response, Roll, extensions
 from roll.testing import LiveClient
@@ -21,13 +21,8 @@ fetch("%s/items", {method: "PUT", credentials: "include", headers: {"X-Token": "
 
 async def chromium(url: str, profile: Path) -> str:
     """The DOM of `url` once its scripts ran (and their fetches came back)."""
-    process = await asyncio.create_subprocess_exec(
-        "chromium", "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
-        "--virtual-time-budget=5000", "--dump-dom", url,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-    )
-    out, _ = await asyncio.wait_for(process.communicate(), 60)
-    return out.decode()
+    dom, _ = await browser_dom(url, profile, budget=5000)
+    return dom
 
 
 @pytest.fixture

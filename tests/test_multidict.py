@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -16,6 +17,14 @@ def make(cls: type[Multidict], **data: list[str]) -> Any:
     multidict = cls()
     multidict.update(data)
     return multidict
+
+
+def assert_400_naming(key: str, read: Callable[[], Any]) -> None:
+    """`read()` fails with a 400 whose message names `key`."""
+    with pytest.raises(HttpError) as info:
+        read()
+    assert info.value.status == HTTPStatus.BAD_REQUEST
+    assert key in str(info.value.message)
 
 
 def test_item_access_returns_the_list() -> None:
@@ -39,20 +48,13 @@ def test_get_missing_key_with_default(default: Any) -> None:
 
 
 def test_get_missing_key_without_default_is_400_naming_the_key() -> None:
-    query = make(Query)
-    with pytest.raises(HttpError) as info:
-        query.get("the_key")
-    assert info.value.status == HTTPStatus.BAD_REQUEST
-    assert "the_key" in str(info.value.message)
+    assert_400_naming("the_key", lambda: make(Query).get("the_key"))
 
 
 def test_list() -> None:
     query = make(Query, k=["a", "b"])
     assert query.list("k") == ["a", "b"]
-    with pytest.raises(HttpError) as info:
-        query.list("other")
-    assert info.value.status == HTTPStatus.BAD_REQUEST
-    assert "other" in str(info.value.message)
+    assert_400_naming("other", lambda: query.list("other"))
 
 
 @pytest.mark.parametrize(
@@ -86,10 +88,7 @@ def test_bool(value: str, expected: bool | None) -> None:
 
 @pytest.mark.parametrize("value", ["", "2", "maybe", "tru", "nope", "-1"])
 def test_bool_invalid_is_400_naming_the_key(value: str) -> None:
-    with pytest.raises(HttpError) as info:
-        make(Query, flag=[value]).bool("flag")
-    assert info.value.status == HTTPStatus.BAD_REQUEST
-    assert "flag" in str(info.value.message)
+    assert_400_naming("flag", lambda: make(Query, flag=[value]).bool("flag"))
 
 
 def test_bool_uses_the_first_value() -> None:
@@ -102,50 +101,43 @@ def test_bool_missing_key_gives_default_as_is(default: Any) -> None:
 
 
 def test_bool_missing_key_without_default() -> None:
-    with pytest.raises(HttpError) as info:
-        make(Query).bool("absent")
-    assert info.value.status == HTTPStatus.BAD_REQUEST
-    assert "absent" in str(info.value.message)
+    assert_400_naming("absent", lambda: make(Query).bool("absent"))
 
 
-@pytest.mark.parametrize(("value", "expected"), [("1", 1), ("-42", -42), (" 7 ", 7), ("0", 0)])
-def test_int(value: str, expected: int) -> None:
-    assert make(Query, k=[value]).int("k") == expected
+@pytest.mark.parametrize(
+    ("method", "value", "expected"),
+    [
+        ("int", "1", 1),
+        ("int", "-42", -42),
+        ("int", " 7 ", 7),
+        ("int", "0", 0),
+        ("float", "1.5", 1.5),
+        ("float", "-2", -2.0),
+        ("float", "1e3", 1000.0),
+    ],
+)
+def test_numbers(method: str, value: str, expected: float) -> None:
+    assert getattr(make(Query, k=[value]), method)("k") == expected
 
 
-@pytest.mark.parametrize("value", ["", "1.5", "one", "0x10"])
-def test_int_invalid_is_400_naming_the_key(value: str) -> None:
-    with pytest.raises(HttpError) as info:
-        make(Query, number=[value]).int("number")
-    assert info.value.status == HTTPStatus.BAD_REQUEST
-    assert "number" in str(info.value.message)
+@pytest.mark.parametrize(
+    ("cls", "method", "value"),
+    [
+        *[(Query, "int", value) for value in ["", "1.5", "one", "0x10"]],
+        *[(Form, "float", value) for value in ["", "one", "1,5"]],
+    ],
+)
+def test_number_invalid_is_400_naming_the_key(cls: type[Multidict], method: str, value: str) -> None:
+    assert_400_naming("number", lambda: getattr(make(cls, number=[value]), method)("number"))
 
 
-def test_int_default() -> None:
-    assert make(Query).int("k", 22) == 22
-    assert make(Query).int("k", None) is None
+@pytest.mark.parametrize(("method", "default"), [("int", 22), ("float", 2.5)])
+def test_number_default(method: str, default: float) -> None:
+    convert = getattr(make(Query), method)
+    assert convert("k", default) == default
+    assert convert("k", None) is None
     with pytest.raises(HttpError):
-        make(Query).int("k")
-
-
-@pytest.mark.parametrize(("value", "expected"), [("1.5", 1.5), ("-2", -2.0), ("1e3", 1000.0)])
-def test_float(value: str, expected: float) -> None:
-    assert make(Query, k=[value]).float("k") == expected
-
-
-@pytest.mark.parametrize("value", ["", "one", "1,5"])
-def test_float_invalid_is_400_naming_the_key(value: str) -> None:
-    with pytest.raises(HttpError) as info:
-        make(Form, ratio=[value]).float("ratio")
-    assert info.value.status == HTTPStatus.BAD_REQUEST
-    assert "ratio" in str(info.value.message)
-
-
-def test_float_default() -> None:
-    assert make(Query).float("k", 2.5) == 2.5
-    assert make(Query).float("k", None) is None
-    with pytest.raises(HttpError):
-        make(Query).float("k")
+        convert("k")
 
 
 def test_form_inherits_query_and_files_only_multidict() -> None:

@@ -174,6 +174,25 @@ def process(args: list[str], log: Path, events: Path) -> Iterator[subprocess.Pop
         child.wait(timeout=10)
 
 
+def log_and_events(tmp_path: Path) -> tuple[Path, Path]:
+    """The file the server's output goes to; the folder where its app marks events."""
+    events = tmp_path / "events"
+    events.mkdir()
+    return tmp_path / "log", events
+
+
+def gunicorn_args(workers: int, *options: str) -> list[str]:
+    """gunicorn serving APP on a free port with `workers` of our workers."""
+    return [
+        sys.executable, "-m", "gunicorn", "-k", "roll.worker.Worker", "-w", str(workers),
+        "-b", "127.0.0.1:0", *options, APP,
+    ]
+
+
+def gunicorn_port(log: Path) -> int:
+    return int(wait_for_line(log, r"Listening at: http://127\.0\.0\.1:(\d+)")[1])
+
+
 def wait_for_line(log: Path, pattern: str, timeout: float = 20) -> re.Match[str]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -228,8 +247,7 @@ def check_graceful_stop(
 
 
 def test_cli_single_process(tmp_path: Path) -> None:
-    log, events = tmp_path / "log", tmp_path / "events"
-    events.mkdir()
+    log, events = log_and_events(tmp_path)
     args = [sys.executable, "-m", "roll", APP, "--port", "0"]
     with process(args, log, events) as child:
         port = int(wait_for_line(log, r"Rolling on http://127\.0\.0\.1:(\d+) with 1 worker ")[1])
@@ -241,8 +259,7 @@ def test_cli_single_process(tmp_path: Path) -> None:
 
 
 def test_cli_workers_share_the_port_and_restart(tmp_path: Path) -> None:
-    log, events = tmp_path / "log", tmp_path / "events"
-    events.mkdir()
+    log, events = log_and_events(tmp_path)
     args = [sys.executable, "-m", "roll", APP, "--port", "0", "--workers", "2", "--grace", "5"]
     with process(args, log, events) as child:
         port = int(wait_for_line(log, r"Rolling on http://127\.0\.0\.1:(\d+) with 2 workers")[1])
@@ -272,14 +289,9 @@ gunicorn = pytest.importorskip("gunicorn")
 
 
 def test_gunicorn_worker(tmp_path: Path) -> None:
-    log, events = tmp_path / "log", tmp_path / "events"
-    events.mkdir()
-    args = [
-        sys.executable, "-m", "gunicorn", "-k", "roll.worker.Worker", "-w", "2",
-        "-b", "127.0.0.1:0", "--graceful-timeout", "5", APP,
-    ]
-    with process(args, log, events) as child:
-        port = int(wait_for_line(log, r"Listening at: http://127\.0\.0\.1:(\d+)")[1])
+    log, events = log_and_events(tmp_path)
+    with process(gunicorn_args(2, "--graceful-timeout", "5"), log, events) as child:
+        port = gunicorn_port(log)
         pids = {int(path.name.split("-")[1]) for path in wait_for_files(events, "startup", 2)}
         assert len(pids) == 2
         assert get(port, "/loop") == (200, b"uvloop")
@@ -289,15 +301,10 @@ def test_gunicorn_worker(tmp_path: Path) -> None:
 
 
 async def test_gunicorn_worker_serves_websockets(tmp_path: Path) -> None:
-    log, events = tmp_path / "log", tmp_path / "events"
-    events.mkdir()
-    args = [
-        sys.executable, "-m", "gunicorn", "-k", "roll.worker.Worker", "-w", "1",
-        "-b", "127.0.0.1:0", "--graceful-timeout", "2", APP,
-    ]
-    with process(args, log, events) as child:
-        match = await asyncio.to_thread(wait_for_line, log, r"Listening at: http://127\.0\.0\.1:(\d+)")
-        async with connect(f"ws://127.0.0.1:{match[1]}/ws") as client:
+    log, events = log_and_events(tmp_path)
+    with process(gunicorn_args(1, "--graceful-timeout", "2"), log, events) as child:
+        port = await asyncio.to_thread(gunicorn_port, log)
+        async with connect(f"ws://127.0.0.1:{port}/ws") as client:
             assert await client.recv() == "hi"
             child.send_signal(signal.SIGTERM)
             with pytest.raises(ClientClosed):
@@ -307,14 +314,9 @@ async def test_gunicorn_worker_serves_websockets(tmp_path: Path) -> None:
 
 
 def test_gunicorn_max_requests_restarts_the_worker(tmp_path: Path) -> None:
-    log, events = tmp_path / "log", tmp_path / "events"
-    events.mkdir()
-    args = [
-        sys.executable, "-m", "gunicorn", "-k", "roll.worker.Worker", "-w", "1",
-        "-b", "127.0.0.1:0", "--max-requests", "3", APP,
-    ]
-    with process(args, log, events) as child:
-        port = int(wait_for_line(log, r"Listening at: http://127\.0\.0\.1:(\d+)")[1])
+    log, events = log_and_events(tmp_path)
+    with process(gunicorn_args(1, "--max-requests", "3"), log, events) as child:
+        port = gunicorn_port(log)
         first = {int(get(port, "/pid")[1]) for _ in range(3)}
         assert len(first) == 1
         assert len(wait_for_files(events, "startup", 2)) == 2

@@ -19,7 +19,7 @@ from shutdown_load import run as load_and_stop
 
 from roll import Request, Response, Roll
 from roll.server import Server
-from roll.testing import read_responses
+from roll.testing import WireResponse, read_responses
 
 
 def test_no_request_lost_on_sigterm_under_load() -> None:
@@ -83,19 +83,35 @@ def port_of(server: Server) -> int:
     return server.addresses[0][1]
 
 
+async def begin_stop(server: Server, grace: float = 5) -> asyncio.Task[None]:
+    """`server.stop()` under way: its listening sockets closed, the drain begun."""
+    stopping = asyncio.create_task(server.stop(grace=grace))
+    await asyncio.sleep(0.05)
+    return stopping
+
+
+async def last_reply(reader: asyncio.StreamReader) -> WireResponse:
+    """The one response the server sends before it closes the connection."""
+    [reply] = read_responses(await read_until_closed(reader))
+    return reply
+
+
+async def answered_and_closed(reader: asyncio.StreamReader, body: bytes) -> None:
+    """A 200 with `body` that says it ends the connection, which then closes."""
+    reply = await last_reply(reader)
+    assert (reply.status, reply.body) == (200, body)
+    assert reply.headers["Connection"] == "close"
+
+
 async def test_response_written_during_the_drain_says_connection_close(
     app: Roll, server: Server
 ) -> None:
     reader, writer = await connect(port_of(server))
     writer.write(get("/hold"))
     await app["started"].wait()
-    stopping = asyncio.create_task(server.stop(grace=5))
-    await asyncio.sleep(0.05)
+    stopping = await begin_stop(server)
     app["release"].set()
-    raw = await read_until_closed(reader)
-    [reply] = read_responses(raw)
-    assert (reply.status, reply.body) == (200, b"held")
-    assert reply.headers["Connection"] == "close"
+    await answered_and_closed(reader, b"held")
     await asyncio.wait_for(stopping, 5)
     writer.close()
 
@@ -109,12 +125,9 @@ async def test_request_received_in_part_is_finished_and_answered(
     request = get("/quick")
     writer.write(request[:12])  # the server reads a part...
     await asyncio.sleep(0.05)
-    stopping = asyncio.create_task(server.stop(grace=5))
-    await asyncio.sleep(0.05)
+    stopping = await begin_stop(server)
     writer.write(request[12:])  # ...then the rest, while draining
-    [reply] = read_responses(await read_until_closed(reader))
-    assert (reply.status, reply.body) == (200, b"quick")
-    assert reply.headers["Connection"] == "close"
+    await answered_and_closed(reader, b"quick")
     await asyncio.wait_for(stopping, 5)
     writer.close()
 
@@ -125,8 +138,7 @@ async def test_request_pipelined_behind_one_in_flight_is_answered(
     reader, writer = await connect(port_of(server))
     writer.write(get("/hold"))
     await app["started"].wait()
-    stopping = asyncio.create_task(server.stop(grace=5))
-    await asyncio.sleep(0.05)
+    stopping = await begin_stop(server)
     writer.write(get("/quick"))  # read while the first is in flight
     await asyncio.sleep(0.05)
     app["release"].set()
@@ -144,10 +156,10 @@ async def test_stop_waits_until_the_responses_are_sent(app: Roll, server: Server
     reader, writer = await connect(port_of(server))
     writer.write(get("/big"))
     await asyncio.sleep(0.2)  # answered, mostly still in the buffers: nobody reads
-    stopping = asyncio.create_task(server.stop(grace=5))
-    await asyncio.sleep(0.3)
+    stopping = await begin_stop(server)
+    await asyncio.sleep(0.25)
     assert not stopping.done()
-    [reply] = read_responses(await read_until_closed(reader))
+    reply = await last_reply(reader)
     assert len(reply.body) == 8 * 1024 * 1024
     await asyncio.wait_for(stopping, 5)
     writer.close()
@@ -160,8 +172,7 @@ async def test_drain_during_a_streamed_response_closes_after_it(
     writer.write(get("/stream"))
     head = await asyncio.wait_for(reader.readuntil(b"first\r\n"), 5)
     assert b"Connection" not in head  # sent before the drain
-    stopping = asyncio.create_task(server.stop(grace=10))
-    await asyncio.sleep(0.05)
+    stopping = await begin_stop(server, grace=10)
     app["release"].set()
     rest = await read_until_closed(reader)  # closed right after, not after the idle timeout
     assert rest.endswith(b"4\r\nlast\r\n0\r\n\r\n")
@@ -182,11 +193,10 @@ async def test_drain_with_a_body_still_arriving(
     reader, writer = await connect(port_of(server))
     writer.write(UPLOAD % (b"?hold=1" if answered == "during" else b"") + b"x" * 10)
     await asyncio.sleep(0.05)
-    stopping = asyncio.create_task(server.stop(grace=10))
-    await asyncio.sleep(0.05)
+    stopping = await begin_stop(server, grace=10)
     app["release"].set()
     writer.write(b"x" * 1000)
-    [reply] = read_responses(await read_until_closed(reader))
+    reply = await last_reply(reader)
     assert reply.status == 403
     if answered == "during":
         assert reply.headers["Connection"] == "close"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+from hardening_helpers import connect, read_until
+
 from roll import Request, Response, Roll
 from roll.server import Server
 
@@ -27,12 +29,9 @@ async def test_a_waiting_stream_is_closed_when_the_client_leaves(app: Roll) -> N
     server = Server(app)
     await server.start("127.0.0.1", 0)
     try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", server.addresses[0][1])
+        reader, writer = await connect(server.addresses[0][1])
         writer.write(b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
-        received = b""
-        async with asyncio.timeout(5):
-            while b"first" not in received:
-                received += await reader.read(1024)
+        await read_until(reader, b"first")
         writer.transport.abort()
         await asyncio.wait_for(closed.wait(), 2)
     finally:
@@ -63,12 +62,9 @@ async def test_a_stream_can_bring_default_headers_and_a_shutdown(app: Roll) -> N
 
     server = Server(app)
     await server.start("127.0.0.1", 0)
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.addresses[0][1])
+    reader, writer = await connect(server.addresses[0][1])
     writer.write(b"GET /endless HTTP/1.1\r\nHost: x\r\n\r\n")
-    received = b""
-    async with asyncio.timeout(5):
-        while b"tick" not in received:
-            received += await reader.read(1024)
+    received = await read_until(reader, b"tick")
     assert b"Content-Type: text/x-endless\r\n" in received
     assert b"X-Custom: handler\r\n" in received
     started = asyncio.get_running_loop().time()

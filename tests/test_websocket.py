@@ -84,6 +84,22 @@ def record_disconnects(app: Roll) -> list[str]:
     return events
 
 
+def ended_by_the_close(app: Roll) -> asyncio.Future[roll.ConnectionClosed]:
+    """A websocket route at /ws that waits for a message: gets the ConnectionClosed that ends it."""
+    ended: asyncio.Future[roll.ConnectionClosed] = asyncio.get_running_loop().create_future()
+
+    @app.route("/ws", protocol="websocket")
+    async def handler(request: Request, ws: WSProtocol) -> None:
+        try:
+            await ws.recv()
+        except roll.ConnectionClosed as error:
+            ended.set_result(error)
+            with pytest.raises(roll.ConnectionClosed):
+                await ws.send("too late")
+
+    return ended
+
+
 # Handshake and refusals.
 
 
@@ -400,17 +416,7 @@ async def test_client_goes_away_ends_handler_with_connection_closed(
 async def test_client_close_frame_ends_recv_with_connection_closed(
     app: Roll, liveclient: LiveClient
 ) -> None:
-    ended: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
-
-    @app.route("/ws", protocol="websocket")
-    async def handler(request: Request, ws: WSProtocol) -> None:
-        try:
-            await ws.recv()
-        except roll.ConnectionClosed as error:
-            ended.set_result(error)
-            with pytest.raises(roll.ConnectionClosed):
-                await ws.send("too late")
-
+    ended = ended_by_the_close(app)
     async with connect(liveclient.wsl + "/ws") as client:
         await client.close(4000, "done")
     error = await asyncio.wait_for(ended, 2)
@@ -577,15 +583,7 @@ async def test_keepalive_fails_a_silent_client(app: Roll, liveclient: LiveClient
         PING_TIMEOUT = 0.1
 
     app.WebsocketProtocol = Keepalive
-    ended: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
-
-    @app.route("/ws", protocol="websocket")
-    async def handler(request: Request, ws: WSProtocol) -> None:
-        try:
-            await ws.recv()
-        except roll.ConnectionClosed as error:
-            ended.set_result(error)
-
+    ended = ended_by_the_close(app)
     # The `websockets` client answers pings: it stays connected.
     async with connect(liveclient.wsl + "/ws") as client:
         await asyncio.sleep(0.3)

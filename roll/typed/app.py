@@ -9,10 +9,12 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import FrameType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from roll import Request, Response, Roll
 from roll.app import Handler, RouteRecord
+from roll.decorator import RouteCall
 from roll.http import RouteOptions
 
 from . import checks
@@ -28,7 +30,6 @@ from .plan import Kind, Plan, Provided, RouteInfo, Singleton, display, qualname
 if TYPE_CHECKING:
     from .router import Router
 
-View = TypeVar("View")
 T = TypeVar("T")
 
 
@@ -161,46 +162,18 @@ class TypedRoll(Roll):
             if registration.singleton is not None:
                 await close_singleton(registration.singleton)
 
-    def route(
-        self,
-        path: str,
-        methods: list[str] | None = None,
-        protocol: str = "http",
-        lazy_body: bool = False,
-        **extras: Any,
-    ) -> Callable[[View], View]:
-        def register(view: View) -> View:
-            localns = dict(sys._getframe(1).f_locals)
-            self.register(path, view, methods, protocol, lazy_body, extras, localns)
-            return view
-
-        return register
+    def add_view(self, call: RouteCall, caller: FrameType) -> None:
+        self.register(call, dict(caller.f_locals))
 
     def include(self, router: Router, prefix: str = "") -> None:
         """Register the routes of `router` (and of the routers it includes)."""
         for entry in router.entries_under(prefix):
-            self.register(
-                entry.path,
-                entry.view,
-                entry.methods,
-                entry.protocol,
-                entry.lazy_body,
-                entry.extras,
-                entry.localns,
-            )
+            self.register(entry, entry.localns)
 
-    def register(
-        self,
-        path: str,
-        view: Any,
-        methods: list[str] | None,
-        protocol: str,
-        lazy_body: bool,
-        extras: dict[str, Any],
-        localns: dict[str, Any],
-    ) -> RouteRecord:
+    def register(self, call: RouteCall, localns: dict[str, Any]) -> RouteRecord:
         """`route()`'s work: checks, analysis of each handler, `add_route`."""
-        extras = dict(extras)
+        path, view, methods, protocol = call.path, call.view, call.methods, call.protocol
+        lazy_body, extras = call.lazy_body, dict(call.extras)
         typed = extras.pop("typed", None)
         guards = checks.check_guards(path, view, extras.pop("dependencies", ()))
         checks.check_keywords(path, view, extras)

@@ -16,28 +16,23 @@ merge with the innermost winning.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from types import FrameType
+from typing import Any
+
+from roll.decorator import RouteCall, RouteDecorator
 
 from . import checks
 from .markers import Depends
 
-View = TypeVar("View")
 ACCUMULATED = ("tags", "dependencies")
 
 
 @dataclass(frozen=True)
-class Entry:
+class Entry(RouteCall):
     """One `route()` call, as recorded (and, once flattened, with full path)."""
 
-    path: str
-    view: Any
-    methods: list[str] | None
-    protocol: str
-    lazy_body: bool
-    extras: dict[str, Any]
     localns: dict[str, Any] = field(repr=False)
 
 
@@ -53,7 +48,7 @@ def as_list(value: Any) -> list[Any]:
     return list(value)
 
 
-class Router:
+class Router(RouteDecorator):
     def __init__(
         self,
         prefix: str = "",
@@ -75,24 +70,14 @@ class Router:
     def __repr__(self) -> str:
         return f"<Router {self.prefix!r} {len(self.entries)} entries>"
 
-    def route(
-        self,
-        path: str,
-        methods: list[str] | None = None,
-        protocol: str = "http",
-        lazy_body: bool = False,
-        **extras: Any,
-    ) -> Callable[[View], View]:
-        """Exactly `app.route(...)`; checked and analysed when included."""
-
-        def register(view: View) -> View:
-            checks.check_keywords(self.prefix + path, view, extras)
-            checks.check_methods(self.prefix + path, view, methods)
-            localns = dict(sys._getframe(1).f_locals)
-            self.entries.append(Entry(path, view, methods, protocol, lazy_body, dict(extras), localns))
-            return view
-
-        return register
+    def add_view(self, call: RouteCall, caller: FrameType) -> None:
+        """`route(...)`, exactly `app.route(...)`: checked and analysed when included."""
+        checks.check_keywords(self.prefix + call.path, call.view, call.extras)
+        checks.check_methods(self.prefix + call.path, call.view, call.methods)
+        extras, localns = dict(call.extras), dict(caller.f_locals)
+        self.entries.append(
+            Entry(call.path, call.view, call.methods, call.protocol, call.lazy_body, extras, localns)
+        )
 
     def include(self, router: Router, prefix: str = "") -> None:
         """Routes of `router` under this one (registered when this one is)."""
@@ -120,12 +105,4 @@ class Router:
             if outer is not None and name in entry.extras:
                 inner = as_list(entry.extras[name])
                 extras[name] = [*outer, *(item for item in inner if item not in outer)]
-        return Entry(
-            base + entry.path,
-            entry.view,
-            entry.methods,
-            entry.protocol,
-            entry.lazy_body,
-            extras,
-            entry.localns,
-        )
+        return replace(entry, path=base + entry.path, extras=extras)

@@ -56,6 +56,11 @@ def parameters(op: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
     return {(p["in"], p["name"]): p for p in op.get("parameters", [])}
 
 
+def parameter(location: str, name: str, required: bool, schema: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAPI parameter object, all of it."""
+    return {"name": name, "in": location, "required": required, "schema": schema}
+
+
 def test_info_and_version() -> None:
     doc = document(TypedRoll())
     assert doc["openapi"] == "3.1.0"
@@ -83,20 +88,12 @@ def test_parameters_from_every_source() -> None:
         pass
 
     params = parameters(operation(document(app), "/shops/{shop_id}/items/{code}"))
-    assert params[("path", "shop_id")] == {
-        "name": "shop_id",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "integer"},
-    }
+    assert params[("path", "shop_id")] == parameter("path", "shop_id", True, {"type": "integer"})
     # A `{code:digit}` placeholder only matches digits: so says the schema.
     assert params[("path", "code")]["schema"] == {"type": "string", "pattern": "^[0-9]+$"}
-    assert params[("query", "page")] == {
-        "name": "page",
-        "in": "query",
-        "required": False,
-        "schema": {"type": "integer", "minimum": 1, "maximum": 10, "default": 1},
-    }
+    assert params[("query", "page")] == parameter(
+        "query", "page", False, {"type": "integer", "minimum": 1, "maximum": 10, "default": 1}
+    )
     assert params[("query", "sort")]["schema"] == {
         "type": "string",
         "enum": ["name", "price"],
@@ -108,12 +105,7 @@ def test_parameters_from_every_source() -> None:
         "default": [],
     }
     # Optional, from a string: absent, never null (a query value cannot say null).
-    assert params[("query", "since")] == {
-        "name": "since",
-        "in": "query",
-        "required": False,
-        "schema": {"type": "integer"},
-    }
+    assert params[("query", "since")] == parameter("query", "since", False, {"type": "integer"})
     assert params[("header", "X-Token")]["schema"] == {"type": "string", "default": "-"}
     assert params[("header", "user-agent")]["schema"] == {"type": "string"}
     assert params[("cookie", "session")]["schema"] == {"type": "string", "default": "none"}
@@ -495,8 +487,8 @@ def test_plain_handlers_have_their_path_parameters_only() -> None:
     doc = document(app)
     op = operation(doc, "/legacy/{name}/{rest}", "post")
     assert op["parameters"] == [
-        {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[^/]+$"}},
-        {"name": "rest", "in": "path", "required": True, "schema": {"type": "string"}},
+        parameter("path", "name", True, {"type": "string", "pattern": "^[^/]+$"}),
+        parameter("path", "rest", True, {"type": "string"}),
     ]
     assert list(op["responses"]) == ["default"]
     assert "requestBody" not in op

@@ -19,7 +19,6 @@ import difflib
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import browser_dom
 from openapi_spec_validator import validate
 
 from examples.typed_app import app as example_app
@@ -48,16 +48,6 @@ CHECKS = ",".join(
         "response_headers_conformance",
     )
 )
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
 
 def example_document() -> dict[str, Any]:
     return openapi_schema(
@@ -188,30 +178,16 @@ class ProxyLog:
 
 
 async def test_the_docs_page_renders_every_operation(server: str, tmp_path: Path) -> None:
-    chromium = shutil.which("chromium")
-    assert chromium, "chromium is needed (tools/debian-packages): sh tools/system-deps.sh"
     proxy = ProxyLog()
     proxy_server = await asyncio.start_server(proxy.handle, "127.0.0.1", 0)
     proxy_port = proxy_server.sockets[0].getsockname()[1]
     async with proxy_server:
-        browser = await asyncio.create_subprocess_exec(
-            chromium,
-            *CHROMIUM_FLAGS,
-            f"--user-data-dir={tmp_path / 'profile'}",
-            f"--proxy-server=http://127.0.0.1:{proxy_port}",
-            "--virtual-time-budget=15000",
-            "--dump-dom",
+        dom, _ = await browser_dom(
             f"{server}/",  # redirected to /docs
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
+            tmp_path / "profile",
+            f"--proxy-server=http://127.0.0.1:{proxy_port}",
+            budget=15000,
         )
-        try:
-            stdout, _ = await asyncio.wait_for(browser.communicate(), 90)
-        finally:
-            if browser.returncode is None:
-                browser.kill()
-                await browser.wait()
-    dom = stdout.decode()
     document = json.loads(SNAPSHOT.read_text())
     operations = [
         (path, method, operation)

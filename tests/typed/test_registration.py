@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from roll import Response
 from roll.typed import Body, Cookie, Depends, File, Form, Header
 from roll.typed import Path, Query, RouteDefinitionError, TypedRoll, UploadFile, WebSocket
+from typed.support import registration_error
 
 
 class Item(BaseModel):
@@ -23,16 +24,10 @@ def app() -> TypedRoll:
     return TypedRoll()
 
 
-def error_of(app: TypedRoll, path: str, view: Any, **kwargs: Any) -> RouteDefinitionError:
-    with pytest.raises(RouteDefinitionError) as info:
-        app.route(path, **kwargs)(view)
-    return info.value
-
-
 def test_placeholder_without_parameter(app: TypedRoll) -> None:
     async def show(page: int = 1) -> None: ...
 
-    error = error_of(app, "/shops/{shop_id}", show)
+    error = registration_error(app, "/shops/{shop_id}", show)
     assert error.route == "/shops/{shop_id}"
     assert error.handler.endswith("show")
     assert error.parameter == "shop_id"
@@ -43,7 +38,7 @@ def test_placeholder_without_parameter(app: TypedRoll) -> None:
 def test_typed_placeholder_without_parameter(app: TypedRoll) -> None:
     async def show(page: int = 1) -> None: ...
 
-    error = error_of(app, "/shops/{shop_id:digit}/{rest:path}", show)
+    error = registration_error(app, "/shops/{shop_id:digit}/{rest:path}", show)
     assert error.parameter == "shop_id"
 
 
@@ -94,7 +89,7 @@ def test_body_on_get_only_route(app: TypedRoll, methods: Any, annotation: Any) -
     async def view(data: Any) -> None: ...
 
     view.__annotations__ = {"data": annotation, "return": None}
-    error = error_of(app, "/", view, methods=methods)
+    error = registration_error(app, "/", view, methods=methods)
     assert error.parameter == "data"
     assert "body parameter on a route accepting only GET" in str(error)
 
@@ -105,7 +100,7 @@ def test_body_in_a_provider_on_get_route(app: TypedRoll) -> None:
 
     async def view(name: Annotated[str, Depends(payload)]) -> None: ...
 
-    error = error_of(app, "/", view)
+    error = registration_error(app, "/", view)
     assert error.parameter == "item"
 
 
@@ -118,7 +113,7 @@ def test_body_on_get_and_post_is_fine(app: TypedRoll) -> None:
 def test_two_json_bodies(app: TypedRoll) -> None:
     async def view(a: Item, b: Annotated[dict[str, Any], Body()]) -> None: ...
 
-    error = error_of(app, "/", view, methods=["POST"])
+    error = registration_error(app, "/", view, methods=["POST"])
     assert error.parameter == "b"
     assert "two JSON body parameters" in str(error)
 
@@ -126,7 +121,7 @@ def test_two_json_bodies(app: TypedRoll) -> None:
 def test_json_and_form_conflict(app: TypedRoll) -> None:
     async def view(a: Annotated[str, Form()], item: Item) -> None: ...
 
-    error = error_of(app, "/", view, methods=["POST"])
+    error = registration_error(app, "/", view, methods=["POST"])
     assert error.parameter == "item"
     assert "conflicts with the form body" in str(error)
 
@@ -134,7 +129,7 @@ def test_json_and_form_conflict(app: TypedRoll) -> None:
 def test_json_and_file_conflict(app: TypedRoll) -> None:
     async def view(item: Item, doc: UploadFile) -> None: ...
 
-    error = error_of(app, "/", view, methods=["POST"])
+    error = registration_error(app, "/", view, methods=["POST"])
     assert error.parameter == "doc"
     assert "a file (multipart) body conflicts with the JSON body of 'item'" in str(error)
 
@@ -148,7 +143,7 @@ def test_form_and_file_together_are_fine(app: TypedRoll) -> None:
 def test_several_markers(app: TypedRoll) -> None:
     async def view(a: Annotated[str, Query(), Header()]) -> None: ...
 
-    assert "several source markers" in str(error_of(app, "/", view))
+    assert "several source markers" in str(registration_error(app, "/", view))
 
 
 class Nested(BaseModel):
@@ -158,7 +153,7 @@ class Nested(BaseModel):
 def test_model_with_a_nested_model_from_the_query(app: TypedRoll) -> None:
     async def view(a: Annotated[Nested, Query()]) -> None: ...
 
-    assert str(error_of(app, "/", view)) == (
+    assert str(registration_error(app, "/", view)) == (
         "Route '/': parameter 'a' of handler"
         " test_model_with_a_nested_model_from_the_query.<locals>.view: field 'item' of"
         " Nested is not a scalar or a list of scalars: a query value is text"
@@ -168,37 +163,37 @@ def test_model_with_a_nested_model_from_the_query(app: TypedRoll) -> None:
 def test_list_of_models_from_the_query(app: TypedRoll) -> None:
     async def view(a: Annotated[list[Item], Query()]) -> None: ...
 
-    assert "must be a scalar type" in str(error_of(app, "/", view))
+    assert "must be a scalar type" in str(registration_error(app, "/", view))
 
 
 def test_path_marker_without_placeholder(app: TypedRoll) -> None:
     async def view(a: Annotated[int, Path()]) -> None: ...
 
-    assert "no placeholder {a}" in str(error_of(app, "/", view))
+    assert "no placeholder {a}" in str(registration_error(app, "/", view))
 
 
 def test_file_marker_on_a_str(app: TypedRoll) -> None:
     async def view(a: Annotated[str, File()]) -> None: ...
 
-    assert "must be an UploadFile" in str(error_of(app, "/", view, methods=["POST"]))
+    assert "must be an UploadFile" in str(registration_error(app, "/", view, methods=["POST"]))
 
 
 def test_upload_file_from_the_form(app: TypedRoll) -> None:
     async def view(a: Annotated[UploadFile, Form()]) -> None: ...
 
-    assert "comes from a File source" in str(error_of(app, "/", view, methods=["POST"]))
+    assert "comes from a File source" in str(registration_error(app, "/", view, methods=["POST"]))
 
 
 def test_cookie_list(app: TypedRoll) -> None:
     async def view(a: Annotated[list[str], Cookie()]) -> None: ...
 
-    assert "cannot be a list" in str(error_of(app, "/", view))
+    assert "cannot be a list" in str(registration_error(app, "/", view))
 
 
 def test_positional_only(app: TypedRoll) -> None:
     async def view(a: int, /) -> None: ...
 
-    assert "positional-only" in str(error_of(app, "/", view))
+    assert "positional-only" in str(registration_error(app, "/", view))
 
 
 def ping(value: "Annotated[str, Depends(pong)]") -> str:
@@ -212,7 +207,7 @@ def pong(value: "Annotated[str, Depends(ping)]") -> str:
 def test_circular_dependency(app: TypedRoll) -> None:
     async def view(v: Annotated[str, Depends(ping)]) -> None: ...
 
-    error = error_of(app, "/", view)
+    error = registration_error(app, "/", view)
     assert "circular dependency" in str(error)
     assert "ping -> pong -> ping" in str(error)
 
@@ -220,25 +215,25 @@ def test_circular_dependency(app: TypedRoll) -> None:
 def test_unresolvable_annotation(app: TypedRoll) -> None:
     async def view(a: "Missing") -> None: ...  # type: ignore[name-defined]  # noqa: F821
 
-    assert "cannot resolve the annotations" in str(error_of(app, "/", view))
+    assert "cannot resolve the annotations" in str(registration_error(app, "/", view))
 
 
 def test_response_in_a_websocket_handler(app: TypedRoll) -> None:
     async def view(ws: WebSocket, response: Response) -> None: ...
 
-    assert "has no response" in str(error_of(app, "/ws", view, protocol="websocket"))
+    assert "has no response" in str(registration_error(app, "/ws", view, protocol="websocket"))
 
 
 def test_websocket_parameter_on_http_route(app: TypedRoll) -> None:
     async def view(ws: WebSocket) -> None: ...
 
-    assert "needs a websocket route" in str(error_of(app, "/", view))
+    assert "needs a websocket route" in str(registration_error(app, "/", view))
 
 
 def test_body_on_websocket_route(app: TypedRoll) -> None:
     async def view(ws: WebSocket, item: Item) -> None: ...
 
-    assert "no request body" in str(error_of(app, "/ws", view, protocol="websocket"))
+    assert "no request body" in str(registration_error(app, "/ws", view, protocol="websocket"))
 
 
 def test_singleton_reading_the_request(app: TypedRoll) -> None:
@@ -255,7 +250,7 @@ def test_class_view_errors_name_the_method(app: TypedRoll) -> None:
     class View:
         async def on_get(self, item: Item) -> None: ...
 
-    error = error_of(app, "/", View)
+    error = registration_error(app, "/", View)
     assert "View.on_get" in str(error)
     assert error.parameter == "item"
 

@@ -1,6 +1,7 @@
 """Mistakes FastAPI users make, refused at registration with what to write instead.
 
-(No `from __future__ import annotations`: `message()` registers from its own frame.)
+(No `from __future__ import annotations`: `message()` registers from another frame,
+`registration_error()`'s, where names local to a test would not resolve.)
 """
 
 import threading
@@ -12,7 +13,8 @@ import pytest
 
 from roll import Request, Response, Roll
 from roll.testing import Client
-from roll.typed import Depends, RouteDefinitionError, TypedRoll
+from roll.typed import Depends, TypedRoll
+from typed.support import registration_error
 
 
 @pytest.fixture
@@ -21,9 +23,7 @@ def app() -> TypedRoll:
 
 
 def message(app: TypedRoll, path: str, view: Any, **kwargs: Any) -> str:
-    with pytest.raises(RouteDefinitionError) as info:
-        app.route(path, **kwargs)(view)
-    return str(info.value)
+    return str(registration_error(app, path, view, **kwargs))
 
 
 async def view() -> None: ...

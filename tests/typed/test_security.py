@@ -35,33 +35,26 @@ def basic_header(text: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(text.encode()).decode()}
 
 
+def credential_route(app: TypedRoll, path: str, scheme: Any) -> None:
+    """`path` answers the credential that `scheme` reads."""
+
+    @app.route(path)
+    async def credential(value: Annotated[str, Depends(scheme)]) -> str:
+        return value
+
+
 @pytest.fixture
 def app() -> TypedRoll:
     app = TypedRoll()
-
-    @app.route("/bearer")
-    async def with_bearer(token: Annotated[str, Depends(bearer)]) -> str:
-        return token
+    credential_route(app, "/bearer", bearer)
+    credential_route(app, "/header", header_key)
+    credential_route(app, "/query", query_key)
+    credential_route(app, "/cookie", cookie_key)
+    credential_route(app, "/oauth", oauth)
 
     @app.route("/basic")
     async def with_basic(credentials: Annotated[HTTPBasicCredentials, Depends(basic)]) -> str:
         return f"{credentials.username}|{credentials.password}"
-
-    @app.route("/header")
-    async def with_header(key: Annotated[str, Depends(header_key)]) -> str:
-        return key
-
-    @app.route("/query")
-    async def with_query(key: Annotated[str, Depends(query_key)]) -> str:
-        return key
-
-    @app.route("/cookie")
-    async def with_cookie(key: Annotated[str, Depends(cookie_key)]) -> str:
-        return key
-
-    @app.route("/oauth")
-    async def with_oauth(token: Annotated[str, Depends(oauth)]) -> str:
-        return token
 
     @app.route("/optional")
     async def with_optional(token: Annotated[str | None, Depends(optional)]) -> str:

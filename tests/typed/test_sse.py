@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
-import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
 import pytest
 import pytest_asyncio
+from browser import browser_dom
+from hardening_helpers import connect, read_until
 from httpx_sse import aconnect_sse
 from pydantic import BaseModel
 
@@ -151,19 +151,13 @@ async def test_raw_framing(server: tuple[Server, str]) -> None:
 async def test_streamed_as_produced_pinged_while_idle_closed_when_the_client_leaves(
     server: tuple[Server, str], state: State
 ) -> None:
-    _, url = server
-    host, port = url.removeprefix("http://").split(":")
-    reader, writer = await asyncio.open_connection(host, int(port))
+    reader, writer = await connect(server[0].addresses[0][1])
     writer.write(b"GET /paced HTTP/1.1\r\nHost: x\r\n\r\n")
-    received = b""
-    async with asyncio.timeout(5):
-        while b'data: {"step":1}' not in received:
-            received += await reader.read(1024)
+    received = await read_until(reader, b'data: {"step":1}')
     assert not state.go.is_set()  # produced and sent before the second exists
     state.go.set()
+    received = await read_until(reader, b'data: {"step":2}', received)
     async with asyncio.timeout(5):
-        while b'data: {"step":2}' not in received:
-            received += await reader.read(1024)
         # Idle: a comment line every 0.1 s.
         while received.count(b": ping\n\n") < 3:
             received += await reader.read(1024)
@@ -176,14 +170,9 @@ async def test_an_idle_stream_is_closed_as_soon_as_the_client_leaves(
     server: tuple[Server, str], state: State
 ) -> None:
     # No ping due for 15 s: the core itself stops the writer on the lost connection.
-    _, url = server
-    host, port = url.removeprefix("http://").split(":")
-    reader, writer = await asyncio.open_connection(host, int(port))
+    reader, writer = await connect(server[0].addresses[0][1])
     writer.write(b"GET /forever HTTP/1.1\r\nHost: x\r\n\r\n")
-    received = b""
-    async with asyncio.timeout(5):
-        while b"data: 1" not in received:
-            received += await reader.read(1024)
+    await read_until(reader, b"data: 1")
     writer.transport.abort()
     await asyncio.wait_for(state.closed.wait(), 2)
 
@@ -274,21 +263,7 @@ source.addEventListener("count", (event) => {
 </script></body></html>"""
 
 
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        raise RuntimeError("chromium is missing: run `sh tools/system-deps.sh`")
-    return found
-
-
-@pytest.fixture
-def browser_profile(tmp_path: Path) -> Iterator[Path]:
-    profile = tmp_path / "chromium"
-    profile.mkdir()
-    yield profile
-
-
-async def test_a_browser_event_source(browser_profile: Path) -> None:
+async def test_a_browser_event_source(tmp_path: Path) -> None:
     app = TypedRoll()
     headers_seen: list[str | None] = []
 
@@ -316,25 +291,10 @@ async def test_a_browser_event_source(browser_profile: Path) -> None:
     await server.start("127.0.0.1", 0)
     url = f"http://127.0.0.1:{server.addresses[0][1]}/"
     try:
-        args = [
-            chromium(), "--headless", "--no-sandbox", "--disable-gpu",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--no-first-run", "--disable-dev-shm-usage", f"--user-data-dir={browser_profile}",
-            "--virtual-time-budget=10000", "--dump-dom", url,
-        ]
-        process = await asyncio.create_subprocess_exec(
-            *args, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-        try:
-            stdout, stderr = await asyncio.wait_for(process.communicate(), 90)
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
+        dom, log = await browser_dom(url, tmp_path / "chromium")
     finally:
         await server.stop(grace=1)
-    dom = stdout.decode()
-    assert 'data-done="yes"' in dom, stderr.decode()[-2000:]
+    assert 'data-done="yes"' in dom, log[-2000:]
     items = re.findall(r"<li>([^<]*)</li>", dom)
     assert items == ["5:5", "4:4", "3:3", "2:2", "1:1", "0:0"]
     assert headers_seen == [None, "4", "2"]  # each reconnection said where it was
