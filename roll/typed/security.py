@@ -73,6 +73,11 @@ class SecurityScheme:
         if self.auto_error:
             raise self.unauthorized()
 
+    def invalid(self) -> None:
+        """A malformed credential: a 401, or None without `auto_error`."""
+        if self.auto_error:
+            raise self.unauthorized("Invalid authentication credentials")
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.scheme_name!r}>"
 
@@ -117,9 +122,8 @@ class HTTPBearer(SecurityScheme):
             self.missing()
             return None
         if not token:
-            if not self.auto_error:
-                return None
-            raise self.unauthorized("Invalid authentication credentials")
+            self.invalid()
+            return None
         return token
 
 
@@ -186,9 +190,8 @@ class HTTPBasic(SecurityScheme):
             decoded = ""
         username, colon, password = decoded.partition(":")
         if not colon:
-            if not self.auto_error:
-                return None
-            raise self.unauthorized("Invalid authentication credentials")
+            self.invalid()
+            return None
         return HTTPBasicCredentials(username, password)
 
 
