@@ -46,6 +46,14 @@ STREAMS = (
 )
 
 
+def is_stream(annotation: Any) -> bool:
+    """An async iterable (`AsyncIterator[bytes]`, `roll.typed.EventStream`...):
+    sent as a stream, never serialised."""
+    if get_origin(annotation) in STREAMS or annotation in STREAMS:
+        return True
+    return isinstance(annotation, type) and hasattr(annotation, "__aiter__")
+
+
 class ContractError(TypeError):
     """A return annotation pydantic cannot serialise (raised at registration)."""
 
@@ -60,10 +68,8 @@ def is_open(annotation: Any) -> bool:
         return True
     if origin in CONTAINERS:
         return all(is_open(arg) for arg in get_args(annotation)[1 if origin is dict else 0 :])
-    if origin in STREAMS or annotation in STREAMS:
+    if is_stream(annotation):
         return True
-    if isinstance(annotation, type) and hasattr(annotation, "__aiter__"):
-        return True  # a stream class of its own (roll.typed.EventStream...)
     if origin is Union or origin is types.UnionType:
         members = [arg for arg in get_args(annotation) if arg is not type(None)]
         return all(is_open(arg) for arg in members)

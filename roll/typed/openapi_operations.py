@@ -11,7 +11,6 @@ parameters only. Websocket routes are left out (OpenAPI cannot say them).
 
 from __future__ import annotations
 
-import collections.abc
 import inspect
 import re
 import types
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Union, cast, get_args, get_origin
 
+from .contract import is_stream
 from .openapi_schemas import NO_DEFAULT, InvalidRequest, Schemas, json_default
 from .plan import MISSING, Input, Plan, scan_placeholders
 from .returns import RAW_TYPES
@@ -37,7 +37,6 @@ PLACEHOLDER_PATTERNS: dict[str, str | None] = {
     "path": None,
     "any": None,
 }
-STREAMS = (collections.abc.AsyncIterator, collections.abc.AsyncIterable, collections.abc.AsyncGenerator)
 BINARY = {"type": "string", "format": "binary", "contentMediaType": "application/octet-stream"}
 
 
@@ -353,7 +352,7 @@ def response_content(returns: Any, schemas: Schemas) -> dict[str, Any]:
     if str in members:
         content["text/plain"] = {"schema": {"type": "string"}}
     for member in members:
-        if is_stream_class(member):  # EventStream: its own media type, text
+        if is_stream(member):  # EventStream: its own media type, text
             media_type = getattr(member, "response_headers", {}).get("Content-Type")
             if media_type:
                 content[media_type.split(";")[0]] = {"schema": {"type": "string"}}
@@ -363,9 +362,7 @@ def response_content(returns: Any, schemas: Schemas) -> dict[str, Any]:
         if member is not str
         and member not in RAW_TYPES
         and member is not type(None)
-        and get_origin(member) not in STREAMS
-        and member not in STREAMS
-        and not is_stream_class(member)
+        and not is_stream(member)
     ]
     if json:
         annotation: Any = json[0] if len(json) == 1 else Union[tuple(json)]
@@ -373,10 +370,6 @@ def response_content(returns: Any, schemas: Schemas) -> dict[str, Any]:
             annotation = with_constraints(bare, metadata)
         content["application/json"] = {"schema": schemas.schema(annotation, "serialization")}
     return content
-
-
-def is_stream_class(tp: Any) -> bool:
-    return isinstance(tp, type) and hasattr(tp, "__aiter__")
 
 
 def list_of(tp: Any) -> Any:
