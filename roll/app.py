@@ -168,7 +168,10 @@ class Roll(Identity, RouteDecorator, dict[str, Any]):  # type: ignore[misc]
                 if handler is None:
                     handler = self._unrouted_method(request, payload)
                 if not payload["lazy_body"]:
-                    await request.load_body()
+                    if request.body_stream is None:
+                        request.body = b""  # no body (most requests): nothing to await
+                    else:
+                        await request.load_body()
                 if not (hooks.get("request") and await self.hook("request", request, response)):
                     timeout = payload.get("timeout", self.HANDLER_TIMEOUT)
                     if timeout is None:

@@ -11,6 +11,9 @@ from .cookies import Cookies
 from .http import STATUSES, to_status
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+# A module name for it: `HTTPStatus.OK` goes through the enum's class
+# attribute lookup, slow on Python 3.11, and every response starts with it.
+OK = HTTPStatus.OK
 
 
 def _json_encoder() -> Callable[[Any], str]:
@@ -47,7 +50,7 @@ class Response:
     def __init__(self, app: ResponseApp | None, protocol: object | None = None) -> None:
         self.app = app
         self.protocol = protocol
-        self._status = HTTPStatus.OK
+        self._status = OK
         self.headers: dict[str, str] = {}
         self.body: Any = b""
         self._cookies: Cookies | None = None

@@ -92,13 +92,17 @@ def split_target(target: bytes) -> tuple[str, str]:
     a fragment, which a client should not send, is dropped. UnicodeDecodeError
     when either is not UTF-8.
     """
-    if target[:1] != b"/" and b"://" in target:  # absolute-form: drop scheme and host
+    text = target.decode()
+    # (On `str`: on CPython 3.11, `b"%" in data` first tries the needle as an
+    # int and raises, then drops, a TypeError: ~1,800 instructions each.)
+    if text[:1] == "/" and "%" not in text and "#" not in text:  # most requests
+        path, _, query = text.partition("?")
+        return path, query
+    if text[:1] != "/" and "://" in text:  # absolute-form: drop scheme and host
         target = b"/" + target.split(b"://", 1)[1].partition(b"/")[2]
     path, _, query = target.partition(b"?")
     path = path.partition(b"#")[0]
-    # (Without a call when nothing is escaped: the common case, once a request.)
-    text = path.decode() if b"%" not in path else unquote_to_bytes(path).decode()
-    return text, query.partition(b"#")[0].decode()
+    return unquote_to_bytes(path).decode(), query.partition(b"#")[0].decode()
 
 
 def check_transfer_coding(value: str, version: str) -> None:
@@ -121,7 +125,7 @@ def check_transfer_coding(value: str, version: str) -> None:
 def absolute_authority(target: bytes) -> str | None:
     """The host of an absolute-form target (`http://host:port/path`), else None."""
     scheme, separator, rest = target.partition(b"://")
-    if not separator or b"/" in scheme:
+    if not separator or scheme.find(b"/") >= 0:
         return None
     end = len(rest)
     for delimiter in (b"/", b"?", b"#"):
