@@ -169,7 +169,9 @@ class Roll(Identity, RouteDecorator, dict[str, Any]):  # type: ignore[misc]
                     handler = self._unrouted_method(request, payload)
                 if not payload["lazy_body"]:
                     if request.body_stream is None:
-                        request.body = b""  # no body (most requests): nothing to await
+                        # No body (most requests): loaded as it is, without a
+                        # coroutine or a property call.
+                        request._body = b""
                     else:
                         await request.load_body()
                 if not (hooks.get("request") and await self.hook("request", request, response)):
