@@ -86,17 +86,19 @@ def run(
     *,
     connections: int,
     duration: float,
-    cpu: int,
+    cpu: int | None,
     timeout_s: float = 10.0,
+    threads: int = 1,
 ) -> WrkResult:
-    """One wrk run (1 thread, pinned to `cpu`) against 127.0.0.1:port."""
+    """One wrk run (`threads`, pinned to `cpu` unless None) against 127.0.0.1:port."""
     url = f"http://{HOST}:{port}{endpoint.path}"
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(lua_script(endpoint))
     try:
+        pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
         command = [
-            "taskset", "-c", str(cpu), wrk,
-            "-t1", f"-c{connections}", f"-d{whole_seconds(duration)}s",
+            *pin, wrk,
+            f"-t{threads}", f"-c{connections}", f"-d{whole_seconds(duration)}s",
             f"--timeout={timeout_s:g}s", "-s", script.name, url,
         ]  # fmt: skip
         proc = subprocess.run(command, capture_output=True, text=True, timeout=duration + timeout_s + 30)
