@@ -25,6 +25,7 @@ from .response import Response, ResponseApp
 from .sending import Sender
 from .wire import (
     CONTINUE,
+    HEADER_KEYS,
     absolute_authority,
     check_transfer_coding,
     ignores_upgrade,
@@ -166,7 +167,7 @@ class RequestReader(Sender):
             request.path = ""
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        key = name.decode("latin-1").upper()
+        key = HEADER_KEYS.get(name) or name.decode("latin-1").upper()
         try:
             text = value.decode()
         except UnicodeDecodeError:

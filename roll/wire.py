@@ -89,6 +89,25 @@ def head_answered_by_get(request: Request) -> bool:
 # Reading.
 
 
+# Common request header names as clients spell them, with the upper-case key
+# `request.headers` uses: a lookup instead of a decode and an upper() per
+# header (browsers send a dozen). Fixed: what clients send never adds to it.
+_COMMON_HEADERS = (
+    "Host", "User-Agent", "Accept", "Accept-Encoding", "Accept-Language", "Connection",
+    "Content-Length", "Content-Type", "Cookie", "Referer", "Origin", "Authorization",
+    "Cache-Control", "Pragma", "Upgrade-Insecure-Requests", "If-None-Match",
+    "If-Modified-Since", "X-Forwarded-For", "X-Forwarded-Proto", "X-Real-IP", "X-Request-ID",
+    "Sec-Fetch-Site", "Sec-Fetch-Mode", "Sec-Fetch-Dest", "Sec-Fetch-User", "Sec-CH-UA",
+    "Sec-CH-UA-Mobile", "Sec-CH-UA-Platform", "DNT", "Priority", "Expect", "Range",
+    "Transfer-Encoding", "Upgrade", "Forwarded", "TE",
+)
+HEADER_KEYS: dict[bytes, str] = {
+    spelling.encode(): name.upper()
+    for name in _COMMON_HEADERS
+    for spelling in (name, name.lower(), name.upper())
+}
+
+
 def split_target(target: bytes) -> tuple[str, str]:
     """The path (percent-decoded) and the query string of a request target.
 

@@ -150,3 +150,13 @@ def test_check_transfer_coding_refuses(value: str, version: str, status: int) ->
 @pytest.mark.parametrize("value", ["chunked", "Chunked", "CHUNKED"])
 def test_check_transfer_coding_accepts_chunked(value: str) -> None:
     check_transfer_coding(value, "1.1")  # raises when refused
+
+
+def test_header_keys_are_what_decoding_gives() -> None:
+    """The table of common header names is a shortcut, never a different answer."""
+    from roll.wire import HEADER_KEYS
+
+    assert len(HEADER_KEYS) > 50
+    for name, key in HEADER_KEYS.items():
+        assert key == name.decode("latin-1").upper()
+    assert HEADER_KEYS[b"user-agent"] == HEADER_KEYS[b"User-Agent"] == "USER-AGENT"
