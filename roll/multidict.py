@@ -21,8 +21,12 @@ class Multidict(dict[str, list[Any]]):
     """Maps a key to the list of its values."""
 
     def get(self, key: str, default: Any = NONE) -> Any:
-        values = self.list(key, default)
-        if values is default:
+        # `list()`'s lookup, inlined: a Python call less per value read.
+        try:
+            values = self[key]
+        except KeyError:
+            if default is NONE:
+                raise HttpError(HTTPStatus.BAD_REQUEST, f"Missing '{key}' key") from None
             return default
         return values[0]
 
