@@ -58,7 +58,7 @@ def raise_nofile(needed: int) -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (needed, needed))  # root only
             return
         except (ValueError, OSError):
-            raise SystemExit(f"RLIMIT_NOFILE hard limit {hard} < {needed}: run as root or lower --connections")
+            raise SystemExit(f"RLIMIT_NOFILE hard limit {hard} < {needed}: run as root, or fewer connections")
     resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
 
 
@@ -76,6 +76,7 @@ def serve(app_name: str, loop_name: str, port: int, traced: bool, needed: int) -
     app: Any = importlib.import_module(f"roll_{app_name}_app").app
 
     class Patient(app.HttpProtocol):  # type: ignore[misc]  # (a class known at run time)
+        __slots__ = ()  # no __dict__: the same size as the app's protocol
         KEEP_ALIVE_TIMEOUT = IDLE_TIMEOUT
 
     app.HttpProtocol = Patient
@@ -95,7 +96,8 @@ def serve(app_name: str, loop_name: str, port: int, traced: bool, needed: int) -
             after = tracemalloc.take_snapshot()
             stats = after.compare_to(snapshots[-1], "lineno")
             rows = [
-                f"{stat.size_diff / connections:8.1f} B {stat.count_diff / connections:6.2f} blocks  {stat.traceback[0]}"
+                f"{stat.size_diff / connections:8.1f} B {stat.count_diff / connections:6.2f} blocks"
+                f"  {stat.traceback[0]}"
                 for stat in stats[:25]
                 if stat.size_diff
             ]
@@ -162,7 +164,11 @@ def client(port: int, connections: int, requests: int) -> None:
     """Open the connections, make the requests, say "open"; close all on a line from stdin."""
     raise_nofile(connections + 100)
     socks = []
-    for _ in range(connections):
+    for number in range(connections):
+        if number % 100 == 99:
+            # Let the server accept as they come: a burst of pending connections
+            # costs asyncio's loop a task each at once (the heap keeps the peak).
+            time.sleep(0.01)
         sock = socket.create_connection((HOST, port))
         for _ in range(requests):
             sock.sendall(REQUEST)
@@ -289,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--loops", default="uvloop", help="uvloop, asyncio")
     parser.add_argument("--apps", default="core", help="core, typed")
     parser.add_argument("--tracemalloc", type=int, metavar="N", default=0,
-                        help="N connections with tracemalloc in the server: the allocations they keep")  # fmt: skip
+                        help="N connections, tracemalloc in the server: what they keep")  # fmt: skip
     parser.add_argument("--serve", nargs=5, help=argparse.SUPPRESS)
     parser.add_argument("--client", nargs=3, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -309,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
             for requests in [int(r) for r in args.requests.split(",")]:
                 result = measure(app, loop, connections, requests, traced)
                 print(
-                    f"{app:5} {loop:7} {requests} request(s): {result['per_connection']:7,.0f} bytes/connection"
+                    f"{app:5} {loop:7} {requests} request(s):"
+                    f" {result['per_connection']:7,.0f} bytes/connection"
                     f"  (RSS {result['before'] / 2**20:.1f} → {result['after'] / 2**20:.1f} MiB,"
                     f" {result['closed'] / 2**20:.1f} MiB once closed)",
                     flush=True,
