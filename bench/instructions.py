@@ -56,7 +56,15 @@ def child(app_name: str, endpoint_name: str, batches: int) -> None:
 
             app = roll_core_app.app
 
+        # Slowed down 50 times by valgrind, a run lasts longer than the 5 s
+        # idle timeout: each connection's timer would fire (and re-arm) a number
+        # of times that depends on the wall clock, so on the machine's load.
+        # An hour: the timer is armed as on a server, and never fires here.
+        app.HttpProtocol.KEEP_ALIVE_TIMEOUT = 3600.0
+
         class Sink(Transport):
+            keep_exchange = False  # as on a socket: an answered exchange is dropped
+
             def __init__(self) -> None:
                 super().__init__()
                 self.last = b""

@@ -81,7 +81,7 @@ class HTTPProtocol(RequestReader):
     # connection reset.
     LINGER_TIMEOUT: ClassVar[float | None] = 2.0
 
-    __slots__ = ("__weakref__", "upgraded", "_draining", "_timer", "_timer_at", "_deadline")
+    __slots__ = ("__weakref__", "upgraded", "_draining", "_timer", "_timer_at", "_deadline", "_keep_exchange")
 
     def __init__(self, app: App) -> None:
         super().__init__(app, app.loop if app is not None else None)
@@ -91,11 +91,15 @@ class HTTPProtocol(RequestReader):
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = INF
         self._deadline = INF
+        self._keep_exchange = False
 
     # asyncio.Protocol
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
+        # In memory (`roll.testing.Transport`), the last request, response and
+        # task stay readable once answered; on a socket they go (`_exchange_done`).
+        self._keep_exchange = getattr(transport, "keep_exchange", False)
         if self.loop is None:
             self.loop = asyncio.get_running_loop()
         if self.app is not None:
@@ -222,6 +226,12 @@ class HTTPProtocol(RequestReader):
             stream = self.request.body_stream
             self.body_consumed(stream.buffered if stream is not None else 0)
         if not self._in_flight and not self._state:
+            if not self._keep_exchange and self.upgraded is None:
+                # Idle until the next request: drop the answered one now rather
+                # than then. Its request (headers, strings), response and finished
+                # task were most of what an idle keep-alive connection held.
+                self.request = self.response = None  # type: ignore[assignment]
+                self.task = None
             if self._timer is None:
                 self._arm(self.KEEP_ALIVE_TIMEOUT)
             else:

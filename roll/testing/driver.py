@@ -12,6 +12,12 @@ from ..protocol import HTTPProtocol
 class Transport:
     """A fake transport that keeps every byte written to it."""
 
+    # The protocol keeps its last request, response and task once it answered,
+    # for tests that read them then (`await protocol.task`, then
+    # `protocol.response`: Roll's API driven by hand). On a socket it drops them
+    # (less memory per idle connection).
+    keep_exchange = True
+
     def __init__(self) -> None:
         self.data = b""
         self._closing = False
