@@ -72,7 +72,7 @@ def patch_json() -> None:
         self.headers["Content-Type"] = JSON_CONTENT_TYPE
         self.body = pydantic_core.to_json(value)
 
-    setattr(Response, "json", property(Response._get_json, _set_json))
+    setattr(Response, "json", property(vars(Response)["json"].fget, _set_json))
 
 
 def patch_eager() -> None:

@@ -11,7 +11,8 @@ this order; a new module gets its place here.
 """
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("roll.http", "roll.cookies", "roll.proxy", "roll.body", "roll.identity", "roll.decorator"),
+    ("roll.http", "roll.cookies", "roll.proxy", "roll.body", "roll.identity", "roll.decorator",
+     "roll.compiled"),
     ("roll.multidict",),
     ("roll.multipart",),
     ("roll.request", "roll.response"),

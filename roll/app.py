@@ -8,6 +8,7 @@ import logging
 import weakref
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import partial
 from http import HTTPStatus
 from types import FrameType
 from typing import Any, Awaitable, Callable
@@ -15,6 +16,7 @@ from typing import Any, Awaitable, Callable
 from autoroutes import Routes
 
 from . import cookies, multidict, multipart, websocket
+from .compiled import mypyc_attr
 from .decorator import RouteCall, RouteDecorator
 from .http import HTTP_METHODS, HttpError, render_error
 from .identity import Identity
@@ -61,7 +63,16 @@ def allowed(payload: dict[str, Any]) -> str:
     return ", ".join(methods)
 
 
+def _add_listener(hooks: dict[str, list[HookListener]], name: str, func: HookListener) -> HookListener:
+    """`Roll.listen`'s decorator (a module function: mypyc fails on a closure in a Python class)."""
+    hooks[name].append(func)
+    return func
+
+
 # `type: ignore`: typeshed says a dict has no hash; Identity gives it one.
+# A Python class when compiled (its methods compiled): apps and the typed
+# layer subclass it and swap its class attributes (`Request = ...`).
+@mypyc_attr(native_class=False)
 class Roll(Identity, RouteDecorator, dict[str, Any]):  # type: ignore[misc]
     """The app. As a dict it holds app-level data for extensions and users."""
 
@@ -330,11 +341,7 @@ class Roll(Identity, RouteDecorator, dict[str, Any]):  # type: ignore[misc]
         return {method.upper(): view for method in methods or ["GET"]}
 
     def listen(self, name: str) -> Callable[[HookListener], HookListener]:
-        def wrapper(func: HookListener) -> HookListener:
-            self.hooks[name].append(func)
-            return func
-
-        return wrapper
+        return partial(_add_listener, self.hooks, name)
 
     async def hook(self, name: str, *args: Any, **kwargs: Any) -> Any:
         listeners = self.hooks.get(name)

@@ -15,6 +15,7 @@ from typing import Any, Callable, ClassVar, MutableSet, Protocol
 
 import httptools
 
+from .compiled import mypyc_attr
 from .http import HttpError, render_error
 from .reading import BODY, HEAD, IDLE, LINGER, Phase, ReaderApp, RequestReader, StopParsing
 from .request import ClientDisconnected, Request
@@ -57,7 +58,9 @@ class App(ReaderApp, Protocol):
     def WebsocketProtocol(self) -> Callable[..., Websocket]: ...
 
 
-class HTTPProtocol(RequestReader):
+# Apps subclass it (limits, timeouts): allowed when compiled.
+@mypyc_attr(allow_interpreted_subclasses=True)
+class HTTPProtocol(RequestReader[App]):
     """One instance per connection: parses requests, runs the app, writes responses.
 
     Which bytes are `roll.wire`'s; this class decides when. Its phase
@@ -85,7 +88,6 @@ class HTTPProtocol(RequestReader):
 
     def __init__(self, app: App) -> None:
         super().__init__(app, app.loop if app is not None else None)
-        self.app: App = app
         self.upgraded: Upgraded | None = None
         self._draining = False
         self._timer: asyncio.TimerHandle | None = None
@@ -173,12 +175,19 @@ class HTTPProtocol(RequestReader):
         except Exception:
             log.exception("Error while answering %s %s", request.method, request.path)
             self.abort()
-        finally:
-            # Also when the task is cancelled (shutdown, grace over).
+        except BaseException:
+            # Also when the task is cancelled (shutdown, grace over). (Not in a
+            # `finally`: mypyc leaks the exception of a `finally` that awaits,
+            # see docs/performance.md, "mypyc".)
             after = request.response_done()
             self._exchange_done()
             if after is not None:
                 await after
+            raise
+        after = request.response_done()
+        self._exchange_done()
+        if after is not None:
+            await after
 
     def on_parse_error(self, error: Exception) -> None:
         """Answer a request that cannot go on (bad framing, a limit, a timeout) and close."""

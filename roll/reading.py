@@ -14,11 +14,12 @@ from __future__ import annotations
 import asyncio
 import enum
 from http import HTTPStatus
-from typing import Any, ClassVar, Protocol, TypeAlias, cast
+from typing import Any, ClassVar, Generic, Protocol, TypeAlias, TypeVar, cast
 
 import httptools
 
 from .body import BodyStream
+from .compiled import mypyc_attr
 from .http import HttpError, RouteOptions
 from .request import Request, RequestApp, Route
 from .response import Response, ResponseApp
@@ -67,7 +68,13 @@ class ReaderApp(RequestApp, ResponseApp, Protocol):
     def Response(self) -> type[ResponseType]: ...
 
 
-class RequestReader(Sender):
+# The app's type: `HTTPProtocol` needs more of it than reading does. (A type
+# parameter, not a narrower `self.app` in the subclass, which mypyc refuses.)
+AppT = TypeVar("AppT", bound=ReaderApp)
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)  # (for `HTTPProtocol`'s)
+class RequestReader(Sender, Generic[AppT]):
     """Parses requests (httptools callbacks); the limits are class attributes (docs/hardening.md)."""
 
     # Limits. Crossing one answers with the status in the comment, then closes.
@@ -89,7 +96,7 @@ class RequestReader(Sender):
     MIN_BODY_RATE: ClassVar[float | None] = 1024.0
 
     # Lazy-body bytes buffered under which reading resumes.
-    LOW_WATER = 64 * 1024
+    LOW_WATER: ClassVar[int] = 64 * 1024
 
     __slots__ = (
         "app",
@@ -108,7 +115,7 @@ class RequestReader(Sender):
         "_in_flight",
     )
 
-    def __init__(self, app: ReaderApp, loop: asyncio.AbstractEventLoop | None) -> None:
+    def __init__(self, app: AppT, loop: asyncio.AbstractEventLoop | None) -> None:
         super().__init__(loop)
         self.app = app
         self.parser = httptools.HttpRequestParser(self)

@@ -7,6 +7,7 @@ from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore
 from http import HTTPStatus
 from typing import Any, Protocol
 
+from .compiled import mypyc_attr
 from .cookies import Cookies
 from .http import STATUSES, to_status
 
@@ -37,6 +38,8 @@ class ResponseApp(Protocol):
     def Cookies(self) -> type[Cookies]: ...
 
 
+# Apps subclass it (`Roll.Response = MyResponse`): allowed when compiled.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Response:
     """Fill it in a handler; the protocol serialises it."""
 
@@ -78,17 +81,18 @@ class Response:
     def has_cookies(self) -> bool:
         return bool(self._cookies)
 
-    def _get_json(self) -> Any:
+    # (The decorators, not `json = property(get, set)`, which mypyc does not compile.)
+    @property
+    def json(self) -> Any:
         raise AttributeError("response.json is write-only")
 
-    def _set_json(self, value: Any) -> None:
+    @json.setter
+    def json(self, value: Any) -> None:
         self.headers["Content-Type"] = JSON_CONTENT_TYPE
         if isinstance(value, str):
             self.body = encode_basestring_ascii(value)
         else:
             self.body = "".join(_encode_chunks(value, 0))  # json_dumps(value), inlined
-
-    json = property(_get_json, _set_json)
 
     @property
     def redirect(self) -> tuple[str, HTTPStatus] | None:

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from typing import Any, ClassVar
 
+from .compiled import mypyc_attr
 from .request import Request
 from .response import Response
 from .wire import (
@@ -31,6 +32,8 @@ from .wire import (
 log = logging.getLogger("roll")
 
 
+# `HTTPProtocol`, which apps subclass, derives from it: allowed when compiled.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Sender(asyncio.Protocol):
     """Writes responses; `asyncio.Protocol`'s write flow control."""
 
@@ -155,6 +158,7 @@ class Sender(asyncio.Protocol):
     async def _write_chunks(self, body: Any) -> None:
         task = asyncio.current_task()
         self._streaming = (task, body) if task is not None else None
+        complete = False
         try:
             async for item in body:
                 if self._closed:
@@ -166,22 +170,30 @@ class Sender(asyncio.Protocol):
                         await self.drained()
             else:
                 self.transport.write(LAST_CHUNK)
-                return
+                complete = True
         except Exception:
             # The head is out: the only honest signal left is cutting the stream.
             log.exception("Error while streaming a response body")
-            self.keep_alive = False
-        finally:
+        except BaseException:
+            # Cancelled: the body is closed all the same. (Not in a `finally`:
+            # mypyc leaks the exception of a `finally` that awaits, see
+            # docs/performance.md, "mypyc".)
             self._streaming = None
             await close_stream(body)
-        self.keep_alive = False
+            raise
+        self._streaming = None
+        await close_stream(body)
+        if not complete:
+            self.keep_alive = False
 
     async def _write_stream(self, body: Any, length: int) -> None:
         """A streamed body with a Content-Length: its bytes as they come, no framing."""
+        done = False  # sent as announced, or the client left: nothing to report
         try:
             async for item in body:
                 if self._closed:
-                    return
+                    done = True
+                    break
                 chunk = item_bytes(item)
                 if len(chunk) > length:
                     break  # more than announced: the client would take it for the next response
@@ -190,12 +202,15 @@ class Sender(asyncio.Protocol):
                 if self.writing_paused:
                     await self.drained()
             else:
-                if not length:
-                    return
+                done = not length
         except Exception:
             log.exception("Error while streaming a response body")
-        finally:
-            await close_stream(body)
+        except BaseException:
+            await close_stream(body)  # (not in a `finally`: see `_write_chunks`)
+            raise
+        await close_stream(body)
+        if done:
+            return
         log.error("A streamed body did not match its Content-Length: connection closed")
         self.keep_alive = False
         self.close()  # now: a response pipelined after this one would be out of step

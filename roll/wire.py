@@ -31,10 +31,12 @@ INVALID_HEAD = STATUS_LINES[500] + b"Content-Length: 21\r\n\r\nInternal Server E
 LAST_CHUNK = b"0\r\n\r\n"
 
 
-def serialize_head(status_line: bytes, headers: Mapping[str, str], cookies: Iterable[Any] = ()) -> bytes:
+def serialize_head(status_line: bytes, headers: Mapping[str, object], cookies: Iterable[Any] = ()) -> bytes:
     """Status line, headers and `Set-Cookie` lines, then the blank line.
 
     ValueError on a line break in any of them: it would split the response.
+    A value may be other than a str (Roll apps set ints): it is formatted.
+    (Hence `object`: code compiled by mypyc checks a `str` at run time.)
     """
     # A loop, not a list comprehension: on 3.11 that is one more function call.
     lines = []
