@@ -15,9 +15,12 @@ it is what a connection costs; with 1, what a connection that has answered
 keeps besides. A fresh server per measurement, warmed up first by a few
 requests on connections that then close (one-time costs are not counted).
 
-The idle timeout is kept out of the way by serving with a subclass of the
-app's protocol whose KEEP_ALIVE_TIMEOUT is an hour (not None: the timer
-stays, as in production, only later).
+The server's protocol is a subclass of the app's whose KEEP_ALIVE_TIMEOUT
+is 30 s (the timer stays, as in production, only later). A connection drops
+its answered exchange when that timer finds it idle: with requests, the
+measure waits until every connection has (about 30 s), then reads the RSS
+before the second period closes them. Without requests, it reads at once
+(such a connection closes after one period).
 
 `--tracemalloc N` runs the server with tracemalloc (slower, and its RSS is
 not comparable): it prints the allocations that grew between the two
@@ -45,7 +48,7 @@ from typing import IO, Any
 
 from .config import APPS_DIR, HOST, REPO_ROOT
 
-IDLE_TIMEOUT = 3600.0  # the served protocol's KEEP_ALIVE_TIMEOUT
+IDLE_TIMEOUT = 30.0  # the served protocol's KEEP_ALIVE_TIMEOUT
 REQUEST = b"GET /minimal HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
 
@@ -88,6 +91,8 @@ def serve(app_name: str, loop_name: str, port: int, traced: bool, needed: int) -
             return "ok"
         if line == "count":
             return str(len(app.connections))
+        if line == "held":  # connections still holding an answered exchange
+            return str(sum(1 for connection in app.connections if connection.request is not None))
         if line == "snap":
             snapshots.append(tracemalloc.take_snapshot())
             return "ok"
@@ -262,6 +267,15 @@ def measure(app: str, loop: str, connections: int, requests: int, traced: bool) 
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the server has {count} connections, not {connections}")
             time.sleep(0.2)
+        if requests:
+            # Until the idle timer of every connection dropped its exchange.
+            deadline = time.monotonic() + IDLE_TIMEOUT + 20
+            while int(ask(server, "held")):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the connections still hold their exchange")
+                time.sleep(0.5)
+            if int(ask(server, "count")) != connections:
+                raise RuntimeError("connections closed before the measure")
         top = []
         if traced:
             assert server.stdin is not None

@@ -47,6 +47,12 @@ class Phase(enum.IntEnum):
 IDLE, HEAD, BODY, LINGER = Phase.IDLE, Phase.HEAD, Phase.BODY, Phase.LINGER
 
 
+# Requests received and not answered yet, every connection of the process
+# together (a list: one mutable cell). 0: the server is idle, so an answered
+# exchange can go at once (`HTTPProtocol._exchange_done`).
+IN_FLIGHT = [0]
+
+
 class StopParsing(Exception):
     """Raised from a parser callback to ignore the rest of the input."""
 
@@ -228,6 +234,7 @@ class RequestReader(Sender, Generic[AppT]):
                 self.keep_alive = keep_alive
                 return  # `data_received` hands the connection over once the parser stops.
         self._in_flight += 1
+        IN_FLIGHT[0] += 1
         assert self.loop is not None
         self.task = self.loop.create_task(
             self.handle(request, self.response, self.task, keep_alive)
