@@ -18,7 +18,7 @@ def _env(name: str, default: str) -> str:
 
 def parse(argv: list[str]) -> tuple[Options, bool]:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--frameworks", default=_env("FRAMEWORKS", ",".join(f.name for f in FRAMEWORKS)),
+    parser.add_argument("--frameworks", default=_env("FRAMEWORKS", ",".join(f.name for f in FRAMEWORKS if not f.optional)),
                         help="comma-separated names (default: all; env BENCH_FRAMEWORKS)")  # fmt: skip
     parser.add_argument("--endpoints", default=_env("ENDPOINTS", ",".join(e.name for e in ENDPOINTS)),
                         help="comma-separated names (default: all; env BENCH_ENDPOINTS)")  # fmt: skip

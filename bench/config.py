@@ -36,6 +36,8 @@ class Framework:
     endpoints: tuple[str, ...] | None = None  # None: every endpoint
     ours: bool = False
     venv_name: str | None = None  # share another framework's venv
+    # Not in the default run: asked for by name (the compiled build needs `make test-mypyc`).
+    optional: bool = False
 
     @property
     def venv(self) -> Path:
@@ -58,6 +60,11 @@ REFERENCE = "roll_core"  # every figure is a ratio to this one
 FRAMEWORKS: tuple[Framework, ...] = (
     Framework("roll_core", "roll (core)", (UVLOOP, PYDANTIC), editable_repo=True, ours=True),
     Framework("roll_typed", "roll (typed)", (UVLOOP, PYDANTIC), editable_repo=True, ours=True),
+    # Ours again, on the optional mypyc build of `make test-mypyc` (build/mypyc).
+    Framework("roll_core_mypyc", "roll (core, mypyc)", (UVLOOP, PYDANTIC), ours=True,
+              venv_name="roll_core", optional=True),  # fmt: skip
+    Framework("roll_typed_mypyc", "roll (typed, mypyc)", (UVLOOP, PYDANTIC), ours=True,
+              venv_name="roll_typed", optional=True),  # fmt: skip
     Framework("raw", "raw asyncio.Protocol", (UVLOOP,), endpoints=("minimal",)),
     Framework("blacksheep", "BlackSheep", ("blacksheep==2.6.4", *UVICORN_STACK)),
     Framework("starlette", "Starlette", ("starlette==1.10.0", *UVICORN_STACK)),
