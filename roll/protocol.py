@@ -100,7 +100,7 @@ class HTTPProtocol(RequestReader[App]):
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
         # In memory (`roll.testing.Transport`), the last request, response and
-        # task stay readable once answered; on a socket they go (`_exchange_done`).
+        # task stay readable once answered; on a socket they go (`_drop_exchange`).
         self._keep_exchange = getattr(transport, "keep_exchange", False)
         if self.loop is None:
             self.loop = asyncio.get_running_loop()

@@ -49,7 +49,8 @@ IDLE, HEAD, BODY, LINGER = Phase.IDLE, Phase.HEAD, Phase.BODY, Phase.LINGER
 
 # Requests received and not answered yet, every connection of the process
 # together (a list: one mutable cell). 0: the server is idle, so an answered
-# exchange can go at once (`HTTPProtocol._exchange_done`).
+# exchange can go at once (`HTTPProtocol._exchange_done`); otherwise (a
+# handler that never returns included) the idle timer drops it.
 IN_FLIGHT = [0]
 
 
