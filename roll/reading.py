@@ -50,7 +50,8 @@ IDLE, HEAD, BODY, LINGER = Phase.IDLE, Phase.HEAD, Phase.BODY, Phase.LINGER
 # Requests received and not answered yet, every connection of the process
 # together (a list: one mutable cell). 0: the server is idle, so an answered
 # exchange can go at once (`HTTPProtocol._exchange_done`); otherwise (a
-# handler that never returns included) the idle timer drops it.
+# handler that never returns included, or a loop closed with requests in
+# flight: their tasks never end) the idle timer drops it.
 IN_FLIGHT = [0]
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from hardening_helpers import connect, read_until
 
 from roll import HTTPProtocol, Request, Response, Roll
+from roll.reading import IN_FLIGHT
 from roll.testing import LiveClient, Transport, open_protocol, read_responses
 
 
@@ -93,6 +94,9 @@ async def answers(reader: asyncio.StreamReader, count: int) -> list[bytes]:
 
 
 async def test_an_answered_request_is_dropped(app: Roll, liveclient: LiveClient) -> None:
+    # The count is per process: loops of earlier tests closed with requests in
+    # flight (tasks that never ended) left it above 0. This server has none.
+    IN_FLIGHT[0] = 0
     seen = Seen()
     weak_app(app, seen)
     reader, writer = await connect(liveclient.port)
