@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import APPS_DIR, REPO_ROOT, endpoint, framework
-from .micro import CONNECTIONS, raw_request
+from .micro import CONNECTIONS, answer_batch, raw_request
 
 LOW, HIGH = 10, 50  # batches of CONNECTIONS requests
 ENDPOINTS = ("minimal", "parameter", "query", "full", "typed", "json")
@@ -77,12 +77,7 @@ def child(app_name: str, endpoint_name: str, batches: int) -> None:
         sinks = [Sink() for _ in range(CONNECTIONS)]
         protocols = [open_protocol(app, sink) for sink in sinks]
         for _ in range(batches):
-            for protocol in protocols:
-                protocol.data_received(request)
-            for protocol in protocols:
-                task = protocol.task
-                if task is not None and not task.done():
-                    await task
+            await answer_batch(protocols, request)
         return sinks[0].last
 
     last = uvloop.run(main())

@@ -43,10 +43,10 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import IO, Any
 
 from .config import APPS_DIR, HOST, REPO_ROOT
+from .server import free_port, process_rss
 
 IDLE_TIMEOUT = 30.0  # the served protocol's KEEP_ALIVE_TIMEOUT
 REQUEST = b"GET /minimal HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
@@ -190,10 +190,10 @@ def client(port: int, connections: int, requests: int) -> None:
 
 
 def rss(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
+    size = process_rss(pid)
+    if not size:
+        raise RuntimeError("no VmRSS")
+    return size
 
 
 def settled_rss(pid: int, timeout: float = 20.0) -> int:
@@ -207,13 +207,6 @@ def settled_rss(pid: int, timeout: float = 20.0) -> int:
         if len(last) == 4 and max(last) - min(last) <= 8192:
             return last[-1]
     return samples[-1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def ask(proc: subprocess.Popen[str], line: str) -> str:

@@ -25,6 +25,8 @@ import threading
 import time
 from pathlib import Path
 
+from .server import free_port, process_rss
+
 SERVER = textwrap.dedent(
     """
     import asyncio, sys
@@ -54,20 +56,6 @@ SERVER = textwrap.dedent(
         asyncio.run(main())
     """
 )
-
-
-def rss(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def slow_reader(port: int, request: bytes, rate: int, seconds: float, stop: threading.Event) -> None:
@@ -133,7 +121,7 @@ def main() -> None:
         try:
             assert server.stdout is not None and server.stdout.readline().strip() == "ready"
             time.sleep(0.3)
-            before = rss(server.pid)
+            before = process_rss(server.pid)
             stop = threading.Event()
             if args.scenario == "wsflood":
                 clients = [threading.Thread(target=ping_flood, args=(port, args.seconds, stop))]
@@ -151,7 +139,7 @@ def main() -> None:
             peak = before
             deadline = time.monotonic() + args.seconds
             while time.monotonic() < deadline and server.poll() is None:
-                peak = max(peak, rss(server.pid))
+                peak = max(peak, process_rss(server.pid))
                 time.sleep(0.02)
             stop.set()
             for client in clients:

@@ -16,6 +16,22 @@ from .config import APPS_DIR, HOST, Framework
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def free_port() -> int:
+    """A TCP port free on the loopback address now."""
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def process_rss(pid: int) -> int:
+    """VmRSS of a process, in bytes (0 if it has none: a zombie)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
 class ServerError(RuntimeError):
     pass
 

@@ -26,13 +26,7 @@ from pathlib import Path
 
 from .config import APPS_DIR, HOST, endpoint, framework
 from . import wrk
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
+from .server import free_port
 
 
 def start(python: Path, workers: int, port: int) -> subprocess.Popen[bytes]:

@@ -82,6 +82,23 @@ def serve_asgi(app: Any) -> None:
     )
 
 
+def use_compiled_roll() -> None:
+    """Import `roll` from the compiled build of `make test-mypyc` (build/mypyc), or exit.
+
+    Call it before anything imports roll: its tree goes first on sys.path.
+    """
+    from pathlib import Path
+
+    tree = Path(__file__).resolve().parents[2] / "build" / "mypyc"
+    if not (tree / "roll").is_dir():
+        raise SystemExit(f"no compiled build in {tree}: run `make test-mypyc` first")
+    sys.path.insert(0, str(tree))
+    import roll.wire
+
+    if not roll.wire.__file__ or not roll.wire.__file__.endswith(".so"):
+        raise SystemExit(f"roll.wire is not compiled: {roll.wire.__file__}")
+
+
 def serve_roll(app: Any) -> None:
     """Run a Roll app: `loop.create_server(app.factory, ...)` on uvloop."""
     import uvloop
