@@ -25,18 +25,21 @@ class Multidict(dict[str, list[Any]]):
         try:
             values = self[key]
         except KeyError:
-            if default is NONE:
-                raise HttpError(HTTPStatus.BAD_REQUEST, f"Missing '{key}' key") from None
-            return default
+            return missing(key, default)
         return values[0]
 
     def list(self, key: str, default: Any = NONE) -> Any:
         try:
             return self[key]
         except KeyError:
-            if default is NONE:
-                raise HttpError(HTTPStatus.BAD_REQUEST, f"Missing '{key}' key")
-            return default
+            return missing(key, default)
+
+
+def missing(key: str, default: Any) -> Any:
+    """What reading an absent key gives: the default, else a 400."""
+    if default is NONE:
+        raise HttpError(HTTPStatus.BAD_REQUEST, f"Missing '{key}' key")
+    return default
 
 
 class Query(Multidict):
